@@ -1,0 +1,1 @@
+"""Wangge (网格): a platform for grid-based grassroots governance."""

@@ -1,0 +1,11 @@
+from rest_framework.permissions import BasePermission
+
+
+class HasActivePost(BasePermission):
+    """Signed-in users with at least one active post; everyone else is refused (401/403)."""
+
+    message = "You hold no active post, so there is nothing you may see."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and not user.scope.is_empty)

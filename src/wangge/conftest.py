@@ -1,0 +1,36 @@
+import pytest
+
+from wangge.core.testing import PASSWORD, build_test_county
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Hashing is deliberately slow; tests create many users and do not test its strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def county(db):
+    """The crafted test county (see wangge.core.testing) with one user per role and no households."""
+    return build_test_county()
+
+
+@pytest.fixture
+def county_with_households(db):
+    return build_test_county(households_per_grid=40)
+
+
+@pytest.fixture
+def login(client):
+    """`login(user)` signs the Django test client in as `user` and returns the client."""
+
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def password():
+    return PASSWORD

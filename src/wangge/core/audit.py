@@ -1,0 +1,63 @@
+"""Writing the change log. Services call `record_change` inside their transaction."""
+
+from __future__ import annotations
+
+from asgiref.local import Local
+from django.contrib.contenttypes.models import ContentType
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from .models import ChangeLog
+
+_current = Local()
+
+
+def set_request_id(value: str) -> None:
+    _current.request_id = value
+
+
+def current_request_id() -> str:
+    return getattr(_current, "request_id", "")
+
+
+def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
+    """The concrete field values of a model instance, JSON-ready, for before/after records."""
+    data = {}
+    for f in instance._meta.concrete_fields:
+        if fields is not None and f.name not in fields:
+            continue
+        value = f.value_from_object(instance)
+        data[f.attname] = DjangoJSONEncoder().default(value) if not _is_json_native(value) else value
+    return data
+
+
+def _is_json_native(value) -> bool:
+    return value is None or isinstance(value, str | int | float | bool | list | dict)
+
+
+def diff(before: dict, after: dict) -> dict:
+    return {key: [before.get(key), after.get(key)] for key in after if before.get(key) != after.get(key)}
+
+
+def record_change(
+    instance: models.Model, action: str, user=None, changes: dict | None = None, acting_unit=None
+) -> ChangeLog:
+    if acting_unit is None and user is not None and getattr(user, "is_authenticated", False):
+        acting_unit = user.primary_unit()
+    return ChangeLog.objects.create(
+        user=user if getattr(user, "is_authenticated", False) else None,
+        acting_unit=acting_unit,
+        request_id=current_request_id(),
+        action=action,
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        changes=changes or {},
+    )
+
+
+def history_for(instance: models.Model):
+    return ChangeLog.objects.filter(
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
+        object_id=str(instance.pk),
+    ).select_related("user", "acting_unit")

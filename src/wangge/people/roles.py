@@ -1,0 +1,70 @@
+"""Roles a post can carry, and what each role may do.
+
+The role decides *what* a user may do; the post's unit decides *where* (its subtree, see core.scope).
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+    COUNTY_COMMAND = "county_command", _("County command centre")
+    TOWNSHIP_ADMIN = "township_admin", _("Township administrator (safety office)")
+    VILLAGE_ADMIN = "village_admin", _("Village/community administrator")
+    GRID_LEADER = "grid_leader", _("Grid leader")
+    DEPUTY_GRID_LEADER = "deputy_grid_leader", _("Deputy grid leader")
+    GRID_WORKER_FULL_TIME = "grid_worker_full_time", _("Full-time grid worker")
+    GRID_WORKER_PART_TIME = "grid_worker_part_time", _("Part-time grid worker")
+    GRID_INSTRUCTOR = "grid_instructor", _("Grid instructor")
+    LIAISON_CADRE = "liaison_cadre", _("Liaison cadre")
+    DEPARTMENT_USER = "department_user", _("Department user")
+
+
+class Capability(models.TextChoices):
+    VIEW_UNITS = "view_units", _("View units in scope")
+    MANAGE_UNITS = "manage_units", _("Create, edit, move, split and merge units below one's own")
+    MANAGE_POSTS = "manage_posts", _("Assign posts below one's own unit")
+    USE_ADMIN = "use_admin", _("Use the administration site")
+    CONFIGURE = "configure", _("Edit deployment-wide configuration (levels, standards)")
+
+
+# Roles whose holders see the whole deployment regardless of where their post sits.
+GLOBAL_ROLES = frozenset({Role.SYSTEM_ADMIN})
+
+_MANAGERS = {Capability.VIEW_UNITS, Capability.MANAGE_UNITS, Capability.MANAGE_POSTS, Capability.USE_ADMIN}
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    Role.SYSTEM_ADMIN: frozenset(Capability.values),
+    Role.COUNTY_COMMAND: frozenset(_MANAGERS),
+    Role.TOWNSHIP_ADMIN: frozenset(_MANAGERS),
+    Role.VILLAGE_ADMIN: frozenset(_MANAGERS),
+    Role.GRID_LEADER: frozenset({Capability.VIEW_UNITS}),
+    Role.DEPUTY_GRID_LEADER: frozenset({Capability.VIEW_UNITS}),
+    Role.GRID_WORKER_FULL_TIME: frozenset({Capability.VIEW_UNITS}),
+    Role.GRID_WORKER_PART_TIME: frozenset({Capability.VIEW_UNITS}),
+    Role.GRID_INSTRUCTOR: frozenset({Capability.VIEW_UNITS}),
+    Role.LIAISON_CADRE: frozenset({Capability.VIEW_UNITS}),
+    Role.DEPARTMENT_USER: frozenset({Capability.VIEW_UNITS}),
+}
+
+# Which unit ranks (UnitLevel.rank) a role's post may sit at; None means any rank.
+ROLE_RANKS: dict[str, set[int] | None] = {
+    Role.SYSTEM_ADMIN: None,
+    Role.COUNTY_COMMAND: {1},
+    Role.TOWNSHIP_ADMIN: {2},
+    Role.VILLAGE_ADMIN: {3},
+    Role.DEPARTMENT_USER: {1, 2},
+    Role.GRID_INSTRUCTOR: {2, 3},
+    Role.LIAISON_CADRE: {2, 3},
+}
+GRID_ROLES = frozenset(
+    {Role.GRID_LEADER, Role.DEPUTY_GRID_LEADER, Role.GRID_WORKER_FULL_TIME, Role.GRID_WORKER_PART_TIME}
+)
+
+
+def capabilities_of(roles) -> frozenset[str]:
+    caps: set[str] = set()
+    for role in roles:
+        caps |= ROLE_CAPABILITIES.get(role, frozenset())
+    return frozenset(caps)
