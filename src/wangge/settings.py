@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "wangge.units",
     "wangge.ledger",
     "wangge.api",
+    "wangge.demo",
 ]
 
 MIDDLEWARE = [
