@@ -129,6 +129,20 @@ def _today(on: datetime.date | None) -> datetime.date:
 # --- create and edit --------------------------------------------------------------------------------
 
 
+def validate_new_unit(parent: Unit | None, level: UnitLevel, code: str | None, geometry: dict | None):
+    """Check a new unit's place, code and boundary; returns the code to use and the parsed boundary."""
+    _check_level(level, parent)
+    geom = geo.parse_boundary(geometry)
+    code = code or (next_code(parent, level) if parent else None)
+    if not code:
+        raise ValidationError({"code": _("A top-level unit needs its statistical division code.")})
+    if errors := code_rule_errors(code, level, parent):
+        raise ValidationError({"code": errors})
+    if Unit.objects.filter(code=code).exists():
+        raise ValidationError({"code": _("The code %(code)s is already taken.") % {"code": code}})
+    return code, geom
+
+
 @transaction.atomic
 def create_unit(
     *,
@@ -147,17 +161,9 @@ def create_unit(
     max_households: int | None = None,
 ) -> Unit:
     _require_manage_below(by, parent)
-    _check_level(level, parent)
-    geom = geo.parse_boundary(geometry)
     if parent is not None:
         parent = Unit.objects.select_for_update().get(pk=parent.pk)
-    code = code or (next_code(parent, level) if parent else None)
-    if not code:
-        raise ValidationError({"code": _("A top-level unit needs its statistical division code.")})
-    if errors := code_rule_errors(code, level, parent):
-        raise ValidationError({"code": errors})
-    if Unit.objects.filter(code=code).exists():
-        raise ValidationError({"code": _("The code %(code)s is already taken.") % {"code": code}})
+    code, geom = validate_new_unit(parent, level, code, geometry)
     unit = Unit(
         name=name.strip(),
         code=code,
