@@ -36,7 +36,8 @@ migrate: install
 run: migrate
 	$(WANGGE) demo --scale $(DEMO_SCALE) --if-empty
 	$(WANGGE) demo-logins
-	$(WANGGE) runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	DEBUG=1 $(WANGGE) runserver $(HOST):$(PORT)
 
 check: install
 	$(BIN)/ruff check .
