@@ -1,7 +1,18 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from rest_framework.routers import SimpleRouter
+
+from .units import UnitViewSet
+
+router = SimpleRouter()
+router.register("units", UnitViewSet, basename="unit")
+
+v1_patterns = [
+    *router.urls,
+]
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("v1/", include((v1_patterns, "api-v1"))),
 ]
