@@ -2,10 +2,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
+from .posts import PostViewSet
 from .units import UnitViewSet
 
 router = SimpleRouter()
 router.register("units", UnitViewSet, basename="unit")
+router.register("posts", PostViewSet, basename="post")
 
 v1_patterns = [
     *router.urls,
