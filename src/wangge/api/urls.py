@@ -2,6 +2,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import SimpleRouter
 
+from .authentication import ObtainTokenView
+from .me import MeView
 from .posts import PostViewSet
 from .units import UnitViewSet
 
@@ -11,6 +13,8 @@ router.register("posts", PostViewSet, basename="post")
 
 v1_patterns = [
     *router.urls,
+    path("me/", MeView.as_view(), name="me"),
+    path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
 ]
 
 urlpatterns = [
