@@ -1,8 +1,9 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
 from .authentication import ObtainTokenView
+from .docs import api_docs_view
 from .me import MeView
 from .posts import PostViewSet
 from .units import UnitViewSet
@@ -19,6 +20,6 @@ v1_patterns = [
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", api_docs_view(url_name="api-schema"), name="api-docs"),
     path("v1/", include((v1_patterns, "api-v1"))),
 ]
