@@ -46,16 +46,22 @@ def test_an_anonymous_caller_gets_401(county, api):
 
 def test_a_post_shows_its_user_unit_role_and_dates(county, api):
     post = post_of(county.users.department)
-    response = api(county.users.county).get(f"{POSTS}{post.pk}/")
+    response = api(county.users.county).get(f"{POSTS}{post.pk}/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     data = response.json()
     assert data["user"] == {"username": "department", "full_name": "department"}
     assert data["unit"] == {"code": county.county.code, "name": "测试县"}
-    assert data["role"] == {"key": "department_user", "label": str(Role.DEPARTMENT_USER.label)}
+    assert data["role"] == {"key": "department_user", "label": "Department user"}
     assert data["department"] == {"code": "yingji", "name": "县应急管理局"}
     assert data["start_date"] == "2020-01-01"
     assert data["end_date"] is None
     assert data["title"] == ""
+
+
+def test_the_role_label_speaks_the_callers_language(county, api):
+    post = post_of(county.users.department)
+    data = api(county.users.county).get(f"{POSTS}{post.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert data["role"] == {"key": "department_user", "label": "部门用户"}
 
 
 def test_it_filters_posts_by_unit_and_by_subtree(county, api):
