@@ -175,8 +175,11 @@ def start_browser(
 
 
 def stop_browser(driver: WebDriver) -> None:
+    """Quit the browser and its chromedriver and remove its profile; a browser that died is no error."""
     try:
         driver.quit()
+    except Exception:  # already gone (crashed, or killed by a timeout): nothing left to stop
+        pass
     finally:
         profile = getattr(driver, "_wangge_profile", None)
         if profile:
@@ -267,13 +270,15 @@ def _browser_login_fixture() -> Callable[[WebDriver, Any, Any], None]:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from django.conf import settings
+    lines = []
+    try:
+        from django.conf import settings
 
-    db = settings.DATABASES["default"]
-    where = (
-        f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 'default port'}" if db.get("HOST") else "file"
-    )
-    lines = [f"database: {db['ENGINE'].rsplit('.', 1)[-1]} ({where}; tests use a fresh test database)"]
+        db = settings.DATABASES["default"]
+        server = f" at {db['HOST']}:{db.get('PORT') or 'default port'}" if db.get("HOST") else ""
+        lines.append(f"database: {db['ENGINE'].rsplit('.', 1)[-1]}{server} (a fresh test database)")
+    except Exception:  # Django not configured (-p no:django): the header is only information
+        pass
     reason = missing_browser()
     if reason:
         return [*lines, f"browser: none — {reason}"]
@@ -344,7 +349,7 @@ def _save_failure_evidence(item: pytest.Item, drivers: list[WebDriver]) -> list[
     """A screenshot and the HTML of every browser of a failed test, in var/screenshots/."""
     from django.conf import settings
 
-    folder = Path(settings.VAR_DIR) / "screenshots"
+    folder = Path(getattr(settings, "VAR_DIR", "var")) / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.nodeid).strip("_")[:180]
     lines = []
