@@ -131,6 +131,10 @@ def _today(on: datetime.date | None) -> datetime.date:
 
 def validate_new_unit(parent: Unit | None, level: UnitLevel, code: str | None, geometry: dict | None):
     """Check a new unit's place, code and boundary; returns the code to use and the parsed boundary."""
+    if parent is not None and not parent.is_current:
+        raise ValidationError(
+            {"parent": _("%(unit)s is retired; nothing new can hang under it.") % {"unit": parent}}
+        )
     _check_level(level, parent)
     geom = geo.parse_boundary(geometry)
     code = code or (next_code(parent, level) if parent else None)
@@ -238,6 +242,10 @@ def move_unit(unit: Unit, new_parent: Unit, *, by=None) -> Unit:
     new_parent = Unit.objects.select_for_update().get(pk=new_parent.pk)
     _require_manage(by, unit)
     _require_manage_below(by, new_parent)
+    if not new_parent.is_current:
+        raise ValidationError(
+            {"parent": _("%(unit)s is retired; nothing new can hang under it.") % {"unit": new_parent}}
+        )
     if new_parent.path.startswith(unit.path):
         raise ValidationError({"parent": _("A unit cannot be moved below itself.")})
     _check_level(unit.level, new_parent)

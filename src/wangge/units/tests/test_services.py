@@ -151,3 +151,13 @@ def test_a_self_crossing_boundary_is_refused_with_the_field_named(county):
     with pytest.raises(ValidationError) as err:
         services.redraw_boundary(county.grid_b1, bowtie)
     assert "geometry" in err.value.message_dict
+
+
+def test_nothing_new_hangs_under_a_retired_unit(county):
+    services.retire_unit(county.grid_a2)
+    retired = Unit.objects.get(pk=county.grid_a2.pk)
+    with pytest.raises(ValidationError) as err:
+        services.create_unit(parent=retired, level=county.levels["grid4"], name="新格")
+    assert "parent" in err.value.message_dict
+    with pytest.raises(ValidationError):
+        services.move_unit(county.cell_a12, retired)
