@@ -161,7 +161,7 @@ class _Tree:
         )
         geoms = _boundaries([row[-1] for row in rows])
         self.nodes = [
-            _Node(**dict(zip(_NODE_COLUMNS, row, strict=False)), geom=geom)
+            _Node(**dict(zip(_NODE_COLUMNS, row[:-1], strict=True)), geom=geom)
             for row, geom in zip(rows, geoms, strict=True)
         ]
         self.by_path = {node.path: node for node in self.nodes}
