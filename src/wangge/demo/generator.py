@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 import shapely
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 
 from wangge.core.testing import PASSWORD
 from wangge.ledger.models import Household
@@ -654,6 +654,15 @@ def load(plan: DemoPlan, levels: dict[str, UnitLevel], batch_size: int = 2000) -
     }
 
 
+def analyze(*models) -> None:
+    """Refresh the planner's statistics after a bulk load. Without them PostgreSQL plans a subtree count
+    for the empty tables it last saw (a sequential scan of every household), and SQLite never gathers
+    any on its own."""
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 @dataclass
 class DemoSummary:
     county: UnitPlan
@@ -685,6 +694,7 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
     generated = time.perf_counter()
     with transaction.atomic():
         counts = load(plan, levels)
+        analyze(Unit, Department, User, Post, Household)
     loaded = time.perf_counter()
     by_level = dict.fromkeys(LEVEL_KEYS, 0)
     for unit in plan.units():
