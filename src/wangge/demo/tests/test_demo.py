@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 import shapely
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.db import transaction
@@ -28,7 +29,8 @@ from wangge.units.choices import AreaType, DedicatedType, UnitKind
 from wangge.units.models import HouseholdStandard, Unit
 
 SEED = 7
-TOLERANCE_M2 = 1.0
+# The checks tolerance: overlaps and gaps below it are rounding (1 m² by default).
+TOLERANCE_M2 = settings.WANGGE_GEOMETRY_TOLERANCE_M2
 DIVISION_SUFFIXES = ("街道", "镇", "乡", "社区", "村")
 TINY = Scale(
     townships=2, communities=(2, 2), villages=(2, 2), grid3_rural=(2, 2), grid3_urban=(2, 2), dedicated=(1, 1)
