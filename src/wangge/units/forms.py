@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import AreaType, DedicatedType, UnitKind
 from .models import Unit, UnitLevel
+from .services import EDITABLE_FIELDS
 
 
 class GeoJSONField(forms.CharField):
@@ -73,15 +74,7 @@ class UnitCreateForm(forms.Form):
 class UnitEditForm(forms.ModelForm):
     class Meta:
         model = Unit
-        fields = [
-            "name",
-            "kind",
-            "dedicated_type",
-            "area_type",
-            "min_households",
-            "max_households",
-            "description",
-        ]
+        fields = list(EDITABLE_FIELDS)
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 

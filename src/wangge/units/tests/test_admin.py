@@ -28,22 +28,25 @@ def test_only_system_administrators_edit_the_level_scheme(county, login):
     assert login(county.users.sysadmin).get(reverse("admin:units_unitlevel_changelist")).status_code == 200
 
 
+def new_grid_form(parent, level, name):
+    return {
+        "parent": parent.pk,
+        "name": name,
+        "code": "",
+        "level": level.pk,
+        "kind": "comprehensive",
+        "dedicated_type": "",
+        "area_type": "rural",
+        "effective_from": "2026-01-01",
+        "description": "",
+        "geometry": "",
+    }
+
+
 def test_creating_a_unit_in_the_admin_goes_through_the_code_rule(county, login):
     client = login(county.users.village_a)
     response = client.post(
-        reverse("admin:units_unit_add"),
-        {
-            "parent": county.village_a.pk,
-            "name": "三组",
-            "code": "",
-            "level": county.levels["grid3"].pk,
-            "kind": "comprehensive",
-            "dedicated_type": "",
-            "area_type": "rural",
-            "effective_from": "2026-01-01",
-            "description": "",
-            "geometry": "",
-        },
+        reverse("admin:units_unit_add"), new_grid_form(county.village_a, county.levels["grid3"], "三组")
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert county.village_a.children().filter(name="三组", code="500229100001003").exists()
@@ -52,19 +55,7 @@ def test_creating_a_unit_in_the_admin_goes_through_the_code_rule(county, login):
 def test_the_admin_refuses_a_grid_under_a_township(county, login):
     client = login(county.users.sysadmin)
     response = client.post(
-        reverse("admin:units_unit_add"),
-        {
-            "parent": county.town_a.pk,
-            "name": "错挂",
-            "code": "",
-            "level": county.levels["grid3"].pk,
-            "kind": "comprehensive",
-            "dedicated_type": "",
-            "area_type": "rural",
-            "effective_from": "2026-01-01",
-            "description": "",
-            "geometry": "",
-        },
+        reverse("admin:units_unit_add"), new_grid_form(county.town_a, county.levels["grid3"], "错挂")
     )
     assert response.status_code == 200
     assert "parent" in response.context["adminform"].form.errors
