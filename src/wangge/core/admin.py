@@ -13,6 +13,11 @@ from wangge.people.roles import Capability
 from .models import ChangeLog
 
 
+def can(request, capability: str) -> bool:
+    """Anonymous visitors (the admin's own login page) have no capabilities."""
+    return request.user.is_authenticated and request.user.has_capability(capability)
+
+
 class WanggeAdminSite(admin.AdminSite):
     site_header = _("Wangge administration")
     site_title = _("Wangge")
@@ -20,7 +25,7 @@ class WanggeAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         user = request.user
-        return user.is_active and user.is_authenticated and user.has_capability(Capability.USE_ADMIN)
+        return user.is_active and can(request, Capability.USE_ADMIN)
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -40,29 +45,29 @@ class ScopedAdmin(admin.ModelAdmin):
         return obj
 
     def has_module_permission(self, request):
-        return request.user.has_capability(self.view_capability)
+        return can(request, self.view_capability)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_capability(self.view_capability)
+        return can(request, self.view_capability)
 
     def has_add_permission(self, request):
-        return request.user.has_capability(self.change_capability)
+        return can(request, self.change_capability)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_capability(self.change_capability)
+        return can(request, self.change_capability)
 
     def has_delete_permission(self, request, obj=None):
-        return self.allow_delete and request.user.has_capability(self.change_capability)
+        return self.allow_delete and can(request, self.change_capability)
 
 
 class ConfigurationAdmin(admin.ModelAdmin):
     """Deployment-wide configuration (levels, standards): system administrators only."""
 
     def has_module_permission(self, request):
-        return request.user.has_capability(Capability.CONFIGURE)
+        return can(request, Capability.CONFIGURE)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_capability(Capability.CONFIGURE)
+        return can(request, Capability.CONFIGURE)
 
     has_add_permission = has_change_permission = has_delete_permission = has_view_permission
 
@@ -75,10 +80,10 @@ class ChangeLogAdmin(admin.ModelAdmin):
     date_hierarchy = "time"
 
     def has_module_permission(self, request):
-        return request.user.has_capability(Capability.CONFIGURE)
+        return can(request, Capability.CONFIGURE)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_capability(Capability.CONFIGURE)
+        return can(request, Capability.CONFIGURE)
 
     def has_add_permission(self, request):
         return False

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from wangge.core.admin import ScopedAdmin
+from wangge.core.admin import ScopedAdmin, can
 from wangge.people.roles import Capability
 
 from .models import Department, Post, User
@@ -22,10 +22,10 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["is_active", "is_superuser"]
 
     def has_module_permission(self, request):
-        return request.user.has_capability(Capability.CONFIGURE)
+        return can(request, Capability.CONFIGURE)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_capability(Capability.CONFIGURE)
+        return can(request, Capability.CONFIGURE)
 
     has_add_permission = has_change_permission = has_delete_permission = has_view_permission
 

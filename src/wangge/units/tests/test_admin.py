@@ -64,3 +64,8 @@ def test_the_admin_refuses_a_grid_under_a_township(county, login):
 def test_units_cannot_be_deleted_in_the_admin_only_retired(county, login):
     client = login(county.users.sysadmin)
     assert client.get(reverse("admin:units_unit_delete", args=[county.grid_a1.pk])).status_code == 403
+
+
+def test_the_admin_sign_in_page_opens_for_anonymous_visitors(client, db):
+    assert client.get(reverse("admin:login")).status_code == 200
+    assert client.get(reverse("admin:index")).status_code == 302
