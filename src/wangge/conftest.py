@@ -34,3 +34,11 @@ def login(client):
 @pytest.fixture
 def password():
     return PASSWORD
+
+
+@pytest.fixture
+def world(county):
+    """The test county plus a case category with known limits, a second department and users (cases)."""
+    from wangge.cases.testing import build_case_world
+
+    return build_case_world(county)

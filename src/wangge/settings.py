@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "wangge.people",
     "wangge.units",
     "wangge.ledger",
+    "wangge.workdays",
+    "wangge.cases",
+    "wangge.notices",
     "wangge.api",
     "wangge.demo",
 ]
@@ -94,6 +97,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "wangge.core.context_processors.wangge",
+                "wangge.workdays.context_processors.calendar_warning",
+                "wangge.notices.context_processors.unread_notifications",
             ],
         },
     }
@@ -201,3 +206,17 @@ LOGGING = {
 
 # Geometry checks: overlaps and gaps smaller than this (square metres) are rounding, not errors.
 WANGGE_GEOMETRY_TOLERANCE_M2 = float(os.environ.get("WANGGE_GEOMETRY_TOLERANCE_M2", "1.0"))
+
+# Uploaded files (case photos). They are served only through views that check scope, never as static files.
+MEDIA_ROOT = Path(os.environ.get("WANGGE_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "/media/"
+WANGGE_MAX_UPLOAD_BYTES = int(os.environ.get("WANGGE_MAX_UPLOAD_MB", "10")) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = WANGGE_MAX_UPLOAD_BYTES + 1024 * 1024
+
+# Office hours on a working day, for limits counted in working hours ("08:30-12:00,14:00-17:30").
+WANGGE_OFFICE_HOURS = os.environ.get("WANGGE_OFFICE_HOURS", "08:30-12:00,14:00-17:30")
+
+# Rate limits of the public (no account) resident pages and endpoints, in DRF's "N/period" form.
+# They count in the default cache: a deployment with several app servers configures a shared one.
+WANGGE_PUBLIC_REPORT_RATE = os.environ.get("WANGGE_PUBLIC_REPORT_RATE", "10/hour")
+WANGGE_PUBLIC_TRACK_RATE = os.environ.get("WANGGE_PUBLIC_TRACK_RATE", "60/hour")

@@ -12,6 +12,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("units/", include("wangge.units.urls")),
     path("me/", include("wangge.people.urls")),
+    path("cases/", include("wangge.cases.urls")),
+    path("field/", include("wangge.cases.field_urls")),
+    path("p/", include("wangge.cases.public_urls")),
+    path("notices/", include("wangge.notices.urls")),
     path("api/", include("wangge.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -23,6 +23,10 @@ class Scope:
     paths: tuple[str, ...] = ()
     is_global: bool = False
     roles: frozenset[str] = field(default_factory=frozenset)
+    # Departments the user works for, and the subtrees of their posts that are not department posts:
+    # a department user sees the cases assigned to the department, not every case under its unit.
+    department_ids: frozenset[int] = field(default_factory=frozenset)
+    territorial_paths: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -37,7 +41,14 @@ class Scope:
             return queryset
         if not self.paths:
             return queryset.none()
-        return queryset.filter(reduce(or_, (Q(**{f"{path_lookup}__startswith": p}) for p in self.paths)))
+        return queryset.filter(self.path_q(path_lookup))
+
+    def path_q(self, path_lookup: str, paths: tuple[str, ...] | None = None) -> Q:
+        """A condition matching rows under any of `paths` (default: all the scope's subtrees)."""
+        paths = self.paths if paths is None else paths
+        if not paths:
+            return Q(pk__in=[])
+        return reduce(or_, (Q(**{f"{path_lookup}__startswith": p}) for p in paths))
 
 
 def minimal_prefixes(paths) -> tuple[str, ...]:
@@ -58,14 +69,16 @@ def scope_for(user) -> Scope:
         return cached
     from wangge.people.models import Post  # the people app depends on core, not the other way round
 
-    posts = list(Post.objects.active().filter(user=user).values_list("role", "unit__path"))
-    roles = frozenset(role for role, _ in posts)
-    from wangge.people.roles import GLOBAL_ROLES
+    from wangge.people.roles import GLOBAL_ROLES, Role
 
+    posts = list(Post.objects.active().filter(user=user).values_list("role", "unit__path", "department_id"))
+    roles = frozenset(role for role, _, _ in posts)
     scope = Scope(
-        paths=minimal_prefixes(path for _, path in posts),
+        paths=minimal_prefixes(path for _, path, _ in posts),
         is_global=user.is_superuser or bool(roles & GLOBAL_ROLES),
         roles=roles,
+        department_ids=frozenset(dept for _, _, dept in posts if dept),
+        territorial_paths=minimal_prefixes(path for role, path, _ in posts if role != Role.DEPARTMENT_USER),
     )
     user._wangge_scope = scope
     return scope

@@ -26,26 +26,35 @@ class Capability(models.TextChoices):
     MANAGE_UNITS = "manage_units", _("Create, edit, move, split and merge units below one's own")
     MANAGE_POSTS = "manage_posts", _("Assign posts below one's own unit")
     USE_ADMIN = "use_admin", _("Use the administration site")
-    CONFIGURE = "configure", _("Edit deployment-wide configuration (levels, standards)")
+    CONFIGURE = "configure", _("Edit deployment-wide configuration (levels, standards, categories, calendar)")
+    REPORT_CASES = "report_cases", _("Report cases")
+    HANDLE_CASES = "handle_cases", _("Verify, register, handle and escalate cases; act on assigned cases")
+    DISPATCH_CASES = "dispatch_cases", _("Dispatch cases to units and departments; approve extensions")
+    SUPERVISE_CASES = "supervise_cases", _("Urge cases (督办) below one's own unit")
+    MANAGE_LONG_TERM = "manage_long_term", _("Put cases into long-term management and take them out")
+    PUBLISH_CASES = "publish_cases", _("Publish closed cases on the public board")
 
 
 # Roles whose holders see the whole deployment regardless of where their post sits.
 GLOBAL_ROLES = frozenset({Role.SYSTEM_ADMIN})
 
 _MANAGERS = {Capability.VIEW_UNITS, Capability.MANAGE_UNITS, Capability.MANAGE_POSTS, Capability.USE_ADMIN}
+_CASE_WORK = {Capability.REPORT_CASES, Capability.HANDLE_CASES}
+_FIELD = {Capability.VIEW_UNITS, *_CASE_WORK}
+_DESK = {*_MANAGERS, *_CASE_WORK, Capability.SUPERVISE_CASES, Capability.PUBLISH_CASES}
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: frozenset(Capability.values),
-    Role.COUNTY_COMMAND: frozenset(_MANAGERS),
-    Role.TOWNSHIP_ADMIN: frozenset(_MANAGERS),
-    Role.VILLAGE_ADMIN: frozenset(_MANAGERS),
-    Role.GRID_LEADER: frozenset({Capability.VIEW_UNITS}),
-    Role.DEPUTY_GRID_LEADER: frozenset({Capability.VIEW_UNITS}),
-    Role.GRID_WORKER_FULL_TIME: frozenset({Capability.VIEW_UNITS}),
-    Role.GRID_WORKER_PART_TIME: frozenset({Capability.VIEW_UNITS}),
-    Role.GRID_INSTRUCTOR: frozenset({Capability.VIEW_UNITS}),
-    Role.LIAISON_CADRE: frozenset({Capability.VIEW_UNITS}),
-    Role.DEPARTMENT_USER: frozenset({Capability.VIEW_UNITS}),
+    Role.COUNTY_COMMAND: frozenset({*_DESK, Capability.DISPATCH_CASES, Capability.MANAGE_LONG_TERM}),
+    Role.TOWNSHIP_ADMIN: frozenset({*_DESK, Capability.DISPATCH_CASES}),
+    Role.VILLAGE_ADMIN: frozenset(_DESK),
+    Role.GRID_LEADER: frozenset(_FIELD),
+    Role.DEPUTY_GRID_LEADER: frozenset(_FIELD),
+    Role.GRID_WORKER_FULL_TIME: frozenset(_FIELD),
+    Role.GRID_WORKER_PART_TIME: frozenset(_FIELD),
+    Role.GRID_INSTRUCTOR: frozenset({Capability.VIEW_UNITS, Capability.REPORT_CASES}),
+    Role.LIAISON_CADRE: frozenset({Capability.VIEW_UNITS, Capability.REPORT_CASES}),
+    Role.DEPARTMENT_USER: frozenset(_FIELD),
 }
 
 # Which unit ranks (UnitLevel.rank) a role's post may sit at; None means any rank.

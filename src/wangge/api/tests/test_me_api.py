@@ -13,14 +13,23 @@ def test_me_lists_the_callers_posts_capabilities_and_scope(county, api):
         (county.village_a.code, "village_admin")
     ]
     assert data["capabilities"] == sorted(
-        [Capability.VIEW_UNITS, Capability.MANAGE_UNITS, Capability.MANAGE_POSTS, Capability.USE_ADMIN]
+        [
+            Capability.VIEW_UNITS,
+            Capability.MANAGE_UNITS,
+            Capability.MANAGE_POSTS,
+            Capability.USE_ADMIN,
+            Capability.REPORT_CASES,
+            Capability.HANDLE_CASES,
+            Capability.SUPERVISE_CASES,
+            Capability.PUBLISH_CASES,
+        ]
     )
     assert data["scope"] == {"is_global": False, "units": [county.village_a.code]}
 
 
-def test_a_grid_worker_may_only_view(county, api):
+def test_a_grid_worker_may_view_units_and_work_cases_but_not_manage(county, api):
     data = api(county.users.grid_worker).get(ME).json()
-    assert data["capabilities"] == [Capability.VIEW_UNITS]
+    assert data["capabilities"] == sorted([Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.HANDLE_CASES])
     assert data["scope"]["units"] == [county.cell_a11.code]
 
 

@@ -1,0 +1,136 @@
+"""The vocabularies of the case loop. Stored values are English; labels are translated."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+
+class CaseState(models.TextChoices):
+    REPORTED = "reported", _("Reported, awaiting verification")
+    VERIFIED = "verified", _("Verified, awaiting registration")
+    REGISTERED = "registered", pgettext_lazy("case state", "Registered")
+    DISPATCHED = "dispatched", _("Dispatched, awaiting acceptance")
+    HANDLING = "handling", _("Being handled")
+    SUBMITTED = "submitted", _("Handled, awaiting check")
+    CLOSED = "closed", pgettext_lazy("case state", "Closed")
+    REJECTED = "rejected", _("Not registered")
+    ON_HOLD = "on_hold", _("Long-term management")
+
+
+# States in which somebody still has to act, so a clock runs (long-term management pauses it).
+OPEN_STATES = (
+    CaseState.REPORTED,
+    CaseState.VERIFIED,
+    CaseState.REGISTERED,
+    CaseState.DISPATCHED,
+    CaseState.HANDLING,
+    CaseState.SUBMITTED,
+)
+FINAL_STATES = (CaseState.CLOSED, CaseState.REJECTED)
+
+
+class Source(models.TextChoices):
+    PATROL = "patrol", _("Grid worker patrol")
+    RESIDENT = "resident", _("Resident report")
+    HOTLINE = "hotline", _("12345 hotline")
+    WECHAT = "wechat", _("WeChat group")
+    VIDEO = "video", _("Video surveillance")
+    HIGHER_LEVEL = "higher_level", _("Assigned by the level above")
+    DEPARTMENT = "department", _("Department")
+    TALK_OFFICE = "talk_office", _("Residents' talk office")
+    VISIT = "visit", _("Household visit")
+
+
+# Sources whose reports a grid worker verifies on site before registration (核实).
+SOURCES_NEEDING_VERIFICATION = frozenset({Source.RESIDENT, Source.HOTLINE, Source.WECHAT, Source.TALK_OFFICE})
+
+
+class Severity(models.TextChoices):
+    GENERAL = "general", _("General")
+    MAJOR = "major", _("Major")
+    GRAVE = "grave", _("Grave")
+
+
+class HandlerLevel(models.TextChoices):
+    """Who handles a case, for time limits and the level-of-resolution statistics (CASE-6)."""
+
+    GRID = "grid", _("Grid")
+    VILLAGE = "village", _("Village/community")
+    TOWNSHIP = "township", _("Township/street")
+    COUNTY = "county", _("County")
+    DEPARTMENT = "department", _("Department")
+
+
+class Stage(models.TextChoices):
+    DISPATCH = "dispatch", _("Screening and dispatch")
+    HANDLING = "handling", _("Handling")
+    VERIFICATION = "verification", _("Check")
+
+
+class RejectReason(models.TextChoices):
+    NOT_A_CASE = "not_a_case", _("Not a case")
+    DUPLICATE = "duplicate", _("Duplicate")
+    OUT_OF_SCOPE = "out_of_scope", _("Outside our remit")
+
+
+class Rating(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied")
+    BASICALLY_SATISFIED = "basically_satisfied", _("Basically satisfied")
+    UNSATISFIED = "unsatisfied", _("Unsatisfied")
+
+
+class UrgeLevel(models.TextChoices):
+    NORMAL = "normal", _("Reminder")
+    YELLOW = "yellow", _("Yellow card")
+    RED = "red", _("Red card")
+
+
+URGE_ORDER = {"": 0, UrgeLevel.NORMAL: 1, UrgeLevel.YELLOW: 2, UrgeLevel.RED: 3}
+
+
+class AttachmentKind(models.TextChoices):
+    PHOTO = "photo", _("Photo")
+    BEFORE = "before", _("Before handling")
+    AFTER = "after", _("After handling")
+
+
+class AssignmentStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting acceptance")
+    ACCEPTED = "accepted", _("Accepted")
+    REPORTED_BACK = "reported_back", _("Reported back")
+    RETURNED = "returned", _("Returned")
+    DONE = "done", _("Done")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class ActionKind(models.TextChoices):
+    REPORT = "report", _("Reported")
+    VERIFY = "verify", _("Verified on site")
+    REGISTER = "register", _("Registered")
+    REJECT = "reject", _("Not registered")
+    HANDLE_IN_PLACE = "handle_in_place", _("Handled in the grid")
+    ESCALATE = "escalate", _("Escalated")
+    DISPATCH = "dispatch", _("Dispatched")
+    ACCEPT = "accept", _("Accepted")
+    RETURN = "return", _("Returned")
+    REPORT_BACK = "report_back", _("Co-handler reported back")
+    SUBMIT = "submit", _("Handling submitted")
+    CHECK_PASS = "check_pass", _("Check passed, closed")
+    CHECK_FAIL = "check_fail", _("Check failed, sent back")
+    RATE = "rate", _("Rated")
+    REOPEN = "reopen", _("Reopened")
+    HOLD = "hold", _("Put into long-term management")
+    FOLLOW_UP = "follow_up", _("Follow-up")
+    RESUME = "resume", _("Taken out of long-term management")
+    URGE = "urge", _("Urged")
+    REQUEST_EXTENSION = "request_extension", _("Extension requested")
+    APPROVE_EXTENSION = "approve_extension", _("Extension approved")
+    REFUSE_EXTENSION = "refuse_extension", _("Extension refused")
+    PUBLISH = "publish", _("Published")
+    OVERDUE = "overdue", _("Overdue")

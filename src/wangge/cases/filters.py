@@ -1,0 +1,93 @@
+"""The filters of every case list, shared by the desk queue, the API and exports."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from wangge.units.models import Unit
+
+from .choices import OPEN_STATES, CaseState, Severity, Source
+from .models import Case
+from .services import due_soon_threshold
+
+
+class DueFilter(django_filters.ChoiceFilter):
+    CHOICES = [
+        ("overdue", _("Overdue")),
+        ("due_soon", _("Due soon")),
+        ("on_track", _("On track")),
+    ]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", self.CHOICES)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        now = timezone.now()
+        running = qs.filter(state__in=OPEN_STATES, stage_due_at__isnull=False)
+        if value == "overdue":
+            return running.filter(stage_due_at__lt=now)
+        soon = due_soon_threshold(now)
+        if value == "due_soon":
+            return running.filter(stage_due_at__gte=now, stage_due_at__lte=soon)
+        return running.filter(stage_due_at__gt=soon)
+
+
+class CaseFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Number, code or title"), method="filter_q")
+    state = django_filters.MultipleChoiceFilter(label=_("Status"), choices=CaseState.choices)
+    category = django_filters.CharFilter(label=_("Category code"), method="filter_category")
+    source = django_filters.MultipleChoiceFilter(label=_("Source"), choices=Source.choices)
+    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices)
+    unit = django_filters.CharFilter(label=_("Unit code (with everything below it)"), method="filter_unit")
+    owner = django_filters.CharFilter(label=_("Responsible unit code"), method="filter_owner")
+    due = DueFilter(label=_("Deadline"))
+    reported_after = django_filters.DateFilter(
+        label=_("Reported from"), field_name="created_at", lookup_expr="date__gte"
+    )
+    reported_before = django_filters.DateFilter(
+        label=_("Reported until"), field_name="created_at", lookup_expr="date__lte"
+    )
+    open = django_filters.BooleanFilter(label=_("Still open"), method="filter_open")
+    long_term = django_filters.BooleanFilter(label=_("Long-term management"), method="filter_long_term")
+
+    class Meta:
+        model = Case
+        fields = []
+
+    def filter_q(self, qs, name, value):
+        value = value.strip()
+        if not value:
+            return qs
+        code = "".join(ch for ch in value.upper() if ch.isalnum())
+        return qs.filter(Q(number=value) | Q(tracking_code=code) | Q(title__icontains=value))
+
+    def filter_category(self, qs, name, value):
+        return qs.filter(category__code__startswith=value.strip()) if value.strip() else qs
+
+    def _path_of(self, code):
+        unit = Unit.objects.filter(code=code.strip()).only("path").first()
+        return unit.path if unit else None
+
+    def filter_unit(self, qs, name, value):
+        path = self._path_of(value)
+        return qs.filter(unit__path__startswith=path) if path else qs.none()
+
+    def filter_owner(self, qs, name, value):
+        path = self._path_of(value)
+        return qs.filter(owner_unit__path=path) if path else qs.none()
+
+    def filter_open(self, qs, name, value):
+        if value is None:
+            return qs
+        return qs.filter(state__in=OPEN_STATES) if value else qs.exclude(state__in=OPEN_STATES)
+
+    def filter_long_term(self, qs, name, value):
+        if value is None:
+            return qs
+        return qs.filter(state=CaseState.ON_HOLD) if value else qs.exclude(state=CaseState.ON_HOLD)
