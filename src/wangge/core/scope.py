@@ -68,7 +68,6 @@ def scope_for(user) -> Scope:
     if cached is not None:
         return cached
     from wangge.people.models import Post  # the people app depends on core, not the other way round
-
     from wangge.people.roles import GLOBAL_ROLES, Role
 
     posts = list(Post.objects.active().filter(user=user).values_list("role", "unit__path", "department_id"))

@@ -29,7 +29,9 @@ def test_me_lists_the_callers_posts_capabilities_and_scope(county, api):
 
 def test_a_grid_worker_may_view_units_and_work_cases_but_not_manage(county, api):
     data = api(county.users.grid_worker).get(ME).json()
-    assert data["capabilities"] == sorted([Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.HANDLE_CASES])
+    assert data["capabilities"] == sorted(
+        [Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.HANDLE_CASES]
+    )
     assert data["scope"]["units"] == [county.cell_a11.code]
 
 
