@@ -36,7 +36,9 @@ migrate: install
 run: migrate
 	$(WANGGE) demo --scale $(DEMO_SCALE) --if-empty
 	$(WANGGE) demo-logins
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	@echo "Serving on http://$(HOST):$(PORT)/ with the deadline worker beside it (Ctrl-C stops both)"
+	@$(WANGGE) worker --interval 60 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(WANGGE) runserver $(HOST):$(PORT)
 
 check: install

@@ -9,6 +9,20 @@ def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_calendar():
+    """Each test starts from an empty working-day override cache and an unlogged fallback.
+
+    A test's overrides vanish with its transaction without a post_delete signal, so the cache is
+    cleared after the test too, or the next test would see them.
+    """
+    from wangge.workdays.calendar import clear_cache
+
+    clear_cache()
+    yield
+    clear_cache()
+
+
 @pytest.fixture
 def county(db):
     """The crafted test county (see wangge.core.testing) with one user per role and no households."""

@@ -220,3 +220,13 @@ WANGGE_OFFICE_HOURS = os.environ.get("WANGGE_OFFICE_HOURS", "08:30-12:00,14:00-1
 # They count in the default cache: a deployment with several app servers configures a shared one.
 WANGGE_PUBLIC_REPORT_RATE = os.environ.get("WANGGE_PUBLIC_REPORT_RATE", "10/hour")
 WANGGE_PUBLIC_TRACK_RATE = os.environ.get("WANGGE_PUBLIC_TRACK_RATE", "60/hour")
+
+# What `wangge worker` runs on each pass (dotted paths to callables taking `now`).
+WANGGE_WORKER_SWEEPS = [
+    "wangge.cases.sweeps.sweep_overdue",
+    "wangge.cases.sweeps.sweep_due_soon",
+]
+# A stage deadline within this many working days shows yellow (临期) and triggers one reminder.
+WANGGE_DUE_SOON_WORKING_DAYS = float(os.environ.get("WANGGE_DUE_SOON_WORKING_DAYS", "1"))
+# Cases in long-term management need a follow-up note at least this often (natural days).
+WANGGE_LONG_TERM_FOLLOW_UP_DAYS = int(os.environ.get("WANGGE_LONG_TERM_FOLLOW_UP_DAYS", "30"))
