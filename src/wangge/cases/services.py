@@ -26,6 +26,7 @@ from django_fsm import ConcurrentTransition
 from PIL import Image, UnidentifiedImageError
 
 from wangge.core.audit import current_request_id
+from wangge.ledger.models import Household
 from wangge.notices.models import NotificationKind
 from wangge.notices.services import department_staff, nearest_staff, notify, unit_staff
 from wangge.people.models import Department, Post
@@ -475,6 +476,15 @@ def report_case(
     )
     now = now or timezone.now()
     households = list(households)
+    if households:
+        wanted = {h.pk for h in households}
+        visible = (
+            Household.objects.visible_to(reporter).filter(pk__in=wanted)
+            if is_staff
+            else Household.objects.none()
+        )
+        if set(visible.values_list("pk", flat=True)) != wanted:
+            raise ValidationError({"households": _("Only households of your own grids can be named.")})
     title = (title or "").strip() or description.splitlines()[0][:40]
     try:
         with transaction.atomic():
@@ -498,8 +508,7 @@ def report_case(
             case.stage_due_at = stage_deadline(category, Stage.DISPATCH, level_of_unit(where), now)
             case.save()
             if households:
-                visible = {h.pk for h in households}
-                case.households.set(visible)
+                case.households.set(households)
             _record(
                 case,
                 ActionKind.REPORT,

@@ -398,3 +398,18 @@ def test_photos_must_be_images_within_the_size_limit(world, settings):
         patrol_case(world, photos=[Photo(SimpleUploadedFile("a.jpg", b"not an image"))])
     assert "photos" in error.value.message_dict
     assert not Case.objects.exists()
+
+
+def test_households_involved_must_be_in_the_reporters_grids(county_with_households):
+    from wangge.cases.testing import build_case_world
+    from wangge.ledger.models import Household
+
+    world = build_case_world(county_with_households)
+    own = Household.objects.filter(grid=county_with_households.cell_a11)[:2]
+    case = patrol_case(world, households=list(own))
+    assert set(case.households.all()) == set(own)
+    foreign = Household.objects.filter(grid=county_with_households.grid_b1).first()
+    with pytest.raises(ValidationError) as error:
+        patrol_case(world, households=[foreign])
+    assert "households" in error.value.message_dict
+    assert Case.objects.count() == 1
