@@ -183,6 +183,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # How many reverse proxies stand in front (their X-Forwarded-For entries are trusted for rate limits).
+    # 0 uses the connecting address, so a client cannot dodge a limit by sending the header itself.
+    "NUM_PROXIES": int(os.environ.get("WANGGE_NUM_PROXIES", "0")),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wangge API",

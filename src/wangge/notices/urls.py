@@ -1,3 +1,12 @@
+from django.urls import path
+
+from . import views
+
 app_name = "notices"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("badge/", views.badge, name="badge"),
+    path("read/", views.read, name="read"),
+    path("<int:pk>/", views.open_notification, name="open"),
+]
