@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from wangge.core.models import TimeStampedModel
@@ -178,7 +179,7 @@ class Case(ConcurrentTransitionMixin, TimeStampedModel):
     )
     number = models.CharField(_("case number"), max_length=24, unique=True, null=True, blank=True)
     tracking_code = models.CharField(_("tracking code"), max_length=8, unique=True)
-    title = models.CharField(_("title"), max_length=100)
+    title = models.CharField(pgettext_lazy("case", "title"), max_length=100)
     description = models.TextField(_("description"))
     category = models.ForeignKey(
         Category,
