@@ -96,9 +96,9 @@ class AttachmentKind(models.TextChoices):
 
 class AssignmentStatus(models.TextChoices):
     PENDING = "pending", _("Awaiting acceptance")
-    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED = "accepted", pgettext_lazy("assignment status", "Accepted")
     REPORTED_BACK = "reported_back", _("Reported back")
-    RETURNED = "returned", _("Returned")
+    RETURNED = "returned", pgettext_lazy("assignment status", "Returned")
     DONE = "done", _("Done")
     WITHDRAWN = "withdrawn", _("Withdrawn")
 

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from wangge.cases import services
 from wangge.cases.choices import (
@@ -46,7 +47,7 @@ def test_patrol_report_finds_the_smallest_grid_and_registers_with_a_number(world
 
 
 def test_point_outside_every_grid_is_refused_or_attached_to_own_unit_on_request(world):
-    with pytest.raises(ValidationError) as error:
+    with translation.override("en"), pytest.raises(ValidationError) as error:
         patrol_case(world, point=world.outside)
     assert "location" in error.value.message_dict
     assert "outside every grid" in error.value.message_dict["location"][0]
@@ -371,7 +372,7 @@ def test_urge_levels_notify_the_handler(world):
 def test_publish_refuses_personal_data(world):
     case = patrol_case(world)
     case = services.handle_in_place(case, by=world.users.grid_worker, result="已处理")
-    with pytest.raises(ValidationError) as error:
+    with translation.override("en"), pytest.raises(ValidationError) as error:
         services.publish(case, by=world.users.village_a, summary="张三 13812345678 反映的路灯已修复")
     assert "mobile" in error.value.message_dict["summary"][0]
     case = services.publish(case, by=world.users.village_a, summary="一组路灯损坏已修复")
