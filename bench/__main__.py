@@ -1,7 +1,9 @@
-"""`make bench` (= `python -m bench`): load the demo county and time subtree counts, each figure
-beside a baseline measured in the same run. Prints figures; never fails on a slow one.
+"""`make bench` (= `python -m bench`): load the demo county and time subtree counts; then, over the
+county demo topped up to a million cases, time case intake, point-to-grid lookup and the overdue
+sweep. Each figure beside a baseline measured in the same run. Prints figures; never fails on a slow one.
 
-    python -m bench [--seed N] [--repeat N] [--database-url URL] [--keep] [--plans]
+    python -m bench [demo] [cases] [--seed N] [--repeat N] [--database-url URL] [--keep] [--plans]
+                    [--cases-total N]
 """
 
 from __future__ import annotations
@@ -15,10 +17,17 @@ from .measure import Run, run_measured
 from .targets import PostgresTarget, SqliteTarget
 
 WANGGE = [sys.executable, "-m", "wangge"]
+SECTIONS = ("demo", "cases")
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "sections",
+        nargs="*",
+        metavar="section",
+        help=f"which benches to run: {', '.join(SECTIONS)} (default: all)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="demo seed (default 1)")
     parser.add_argument("--repeat", type=int, default=15, help="repetitions per query timing (default 15)")
     parser.add_argument(
@@ -26,8 +35,21 @@ def parse_args(argv):
         help="a PostgreSQL server URL; scratch databases are created on it and dropped (default: SQLite)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases afterwards")
-    parser.add_argument("--plans", action="store_true", help="also print the query plans of the path queries")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--plans", action="store_true", help="also print the query plans (path queries, overdue scan)"
+    )
+    parser.add_argument(
+        "--cases-total",
+        type=int,
+        default=1_000_000,
+        help="cases in the database of the cases bench (default 1,000,000)",
+    )
+    args = parser.parse_args(argv)
+    # Checked here: argparse rejects an empty list against `choices` (Python 3.11).
+    if unknown := [name for name in args.sections if name not in SECTIONS]:
+        parser.error(f"unknown section {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    args.sections = args.sections or list(SECTIONS)
+    return args
 
 
 def child_env(target_env: dict[str, str]) -> dict[str, str]:
@@ -47,12 +69,16 @@ def load_demo(target, scale: str, seed: int) -> tuple[Run, dict[str, str]]:
 
 
 def rows_written(env: dict[str, str]) -> int:
-    """Rows the demo wrote (units, departments, users, posts, households), counted in a child process."""
+    """Rows the demo wrote (units, departments, users, posts, households, and its year of cases with
+    their actions, assignments and notifications), counted in a child process."""
     code = (
         "import django; django.setup();"
         "from wangge.units.models import Unit; from wangge.people.models import User, Post, Department;"
         "from wangge.ledger.models import Household;"
-        "print(sum(m.objects.count() for m in (Unit, Department, User, Post, Household)))"
+        "from wangge.cases.models import Case, CaseAction, Assignment;"
+        "from wangge.notices.models import Notification;"
+        "print(sum(m.objects.count() for m in"
+        " (Unit, Department, User, Post, Household, Case, CaseAction, Assignment, Notification)))"
     )
     return int(run_measured([sys.executable, "-c", code], env).output.split()[-1])
 
@@ -90,7 +116,15 @@ def report(target, args) -> None:
         f"demo seed {args.seed}\n",
         flush=True,
     )
+    if "demo" in args.sections:
+        report_demo(target, args)
+    if "cases" in args.sections:
+        from . import cases
 
+        cases.report(target, args, table=table, child_env=child_env)
+
+
+def report_demo(target, args) -> None:
     county, county_env = load_demo(target, "county", args.seed)
     county_rows = rows_written(county_env)
     small, small_env = load_demo(target, "small", args.seed)
@@ -130,7 +164,7 @@ def report(target, args) -> None:
         f"{county.peak_rss_mb / raw.peak_rss_mb:.1f}× the memory"
     )
     for line in county.output.splitlines():
-        if line.startswith(("Built", "Generated")):
+        if line.startswith(("Built", "Generated", "Case history", "Planned")):
             print(f"  demo says: {line}")
 
     # The queries run here, in this process, against the county database.

@@ -400,7 +400,14 @@ class Case(ConcurrentTransitionMixin, TimeStampedModel):
 
     @transition(
         field=state,
-        source=[CaseState.REGISTERED, CaseState.DISPATCHED, CaseState.HANDLING, CaseState.SUBMITTED],
+        source=[
+            CaseState.REPORTED,
+            CaseState.VERIFIED,
+            CaseState.REGISTERED,
+            CaseState.DISPATCHED,
+            CaseState.HANDLING,
+            CaseState.SUBMITTED,
+        ],
         target=RETURN_VALUE(),
     )
     def urge(self):

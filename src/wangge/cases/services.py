@@ -1047,9 +1047,9 @@ def rate(case, *, by=None, rating: str, comment: str = "", expected_version=None
             data={"rating": rating},
         )
         if rating == Rating.UNSATISFIED:
+            # Only a dispatcher may reopen: the owning level's, or the nearest one above a grid or village.
             _notify(
-                unit_staff(case.owner_unit, Capability.DISPATCH_CASES)
-                or nearest_staff(case.owner_unit, Capability.HANDLE_CASES),
+                nearest_staff(case.owner_unit, Capability.DISPATCH_CASES),
                 NotificationKind.REOPENED,
                 case,
                 case.rating_comment,

@@ -32,9 +32,11 @@ class SweepResult:
     escalated: list[int] = field(default_factory=list)
     urged: list[int] = field(default_factory=list)
     warned: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
 
     def __str__(self):
-        return f"escalated={len(self.escalated)} urged={len(self.urged)} warned={len(self.warned)}"
+        text = f"escalated={len(self.escalated)} urged={len(self.urged)} warned={len(self.warned)}"
+        return text + (f" failed={len(self.failed)}" if self.failed else "")
 
 
 def _claim(pk: int, version: int, now: datetime, **marks_null) -> bool:
@@ -55,40 +57,50 @@ def sweep_overdue(now: datetime | None = None, batch_size: int = 500) -> SweepRe
     while True:
         batch = list(
             Case.objects.filter(state__in=OPEN_STATES, stage_due_at__lt=now, overdue_at__isnull=True)
+            .exclude(pk__in=result.failed)
             .order_by("stage_due_at", "pk")
             .values_list("pk", "version", "state")[:batch_size]
         )
         if not batch:
             return result
         for pk, version, state in batch:
-            with transaction.atomic():
-                if not _claim(pk, version, now, overdue_at=None):
-                    continue  # another worker took it, or the case moved on
-                case = Case.objects.select_related("owner_unit").get(pk=pk)
-                if state == CaseState.REGISTERED and case.owner_unit.depth > 1:
-                    services.escalate(
-                        case,
-                        by=None,
-                        system=True,
-                        now=now,
-                        reason=_("Deadline passed: escalated automatically."),
-                    )
-                    result.escalated.append(pk)
-                else:
-                    level = (
-                        UrgeLevel.RED
-                        if URGE_ORDER[case.urge_level] >= URGE_ORDER[UrgeLevel.YELLOW]
-                        else UrgeLevel.YELLOW
-                    )
-                    due = timezone.localtime(case.stage_due_at).strftime("%Y-%m-%d %H:%M")
-                    note = _("Deadline %(due)s passed.") % {"due": due}
-                    services.urge(case, by=None, system=True, level=level, now=now, note=note)
-                    parent = case.owner_unit.parent_unit()
-                    supervisors = unit_staff(parent, Capability.SUPERVISE_CASES) if parent else []
-                    services._notify(supervisors, NotificationKind.OVERDUE, case)
-                    result.urged.append(pk)
+            try:
+                _act_on_overdue(pk, version, state, now, result)
+            except Exception:  # one case that cannot be moved must not stop the sweep for all others
+                log.exception("overdue sweep: case %s could not be handled", pk)
+                result.failed.append(pk)
         if len(batch) < batch_size:
             return result
+
+
+def _act_on_overdue(pk: int, version: int, state: str, now: datetime, result: SweepResult) -> None:
+    with transaction.atomic():
+        if not _claim(pk, version, now, overdue_at=None):
+            return  # another worker took it, or the case moved on
+        case = Case.objects.select_related("owner_unit").get(pk=pk)
+        if state == CaseState.REGISTERED and case.owner_unit.depth > 1:
+            services.escalate(
+                case, by=None, system=True, now=now, reason=_("Deadline passed: escalated automatically.")
+            )
+            result.escalated.append(pk)
+            return
+        # In a handler's hands, at the top level, or still to be verified: a card, and the level above hears.
+        level = (
+            UrgeLevel.RED if URGE_ORDER[case.urge_level] >= URGE_ORDER[UrgeLevel.YELLOW] else UrgeLevel.YELLOW
+        )
+        due = timezone.localtime(case.stage_due_at).strftime("%Y-%m-%d %H:%M")
+        services.urge(
+            case,
+            by=None,
+            system=True,
+            level=level,
+            now=now,
+            note=_("Deadline %(due)s passed.") % {"due": due},
+        )
+        parent = case.owner_unit.parent_unit()
+        supervisors = unit_staff(parent, Capability.SUPERVISE_CASES) if parent else []
+        services._notify(supervisors, NotificationKind.OVERDUE, case)
+        result.urged.append(pk)
 
 
 def sweep_due_soon(now: datetime | None = None, batch_size: int = 500) -> SweepResult:

@@ -66,12 +66,12 @@ DEMO_LOGINS = (
 DEPARTMENTS = (
     ("yingji", "县应急管理局"),
     ("gongan", "县公安局"),
-    ("zhujian", "县住建委"),
+    ("zhujian", "县住房和城乡建设局"),
     ("shengtai", "县生态环境局"),
     ("shijian", "县市场监督管理局"),
     ("minzheng", "县民政局"),
-    ("weijian", "县卫生健康委"),
-    ("chengguan", "县城市管理局"),
+    ("weijian", "县卫生健康局"),
+    ("chengguan", "县综合行政执法局"),
     ("shuili", "县水利局"),
     ("jiaotong", "县交通运输局"),
 )
@@ -695,12 +695,15 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
     with transaction.atomic():
         counts = load(plan, levels)
         analyze(Unit, Department, User, Post, Household)
-    loaded = time.perf_counter()
+        loaded = time.perf_counter()
+        from .cases import build_case_history  # a year of cases in the county just loaded
+
+        history = build_case_history(scale, seed)
     by_level = dict.fromkeys(LEVEL_KEYS, 0)
     for unit in plan.units():
         by_level[unit.level] += 1
     summary = DemoSummary(plan.county, counts, by_level, generated - started, loaded - generated)
     if stdout is not None:
-        for line in summary.lines():
+        for line in summary.lines() + history.lines():
             stdout.write(line)
     return summary

@@ -22,7 +22,9 @@ def unit_staff(unit, capability: str) -> list[User]:
     return list(
         User.objects.filter(
             is_active=True,
-            posts__in=Post.objects.active().filter(unit=unit, role__in=roles_with(capability)),
+            posts__in=Post.objects.active()
+            .filter(unit=unit, role__in=roles_with(capability))
+            .exclude(role=Role.DEPARTMENT_USER),
         ).distinct()
     )
 

@@ -414,3 +414,23 @@ def test_households_involved_must_be_in_the_reporters_grids(county_with_househol
         patrol_case(world, households=[foreign])
     assert "households" in error.value.message_dict
     assert Case.objects.count() == 1
+
+
+def test_an_unsatisfied_rating_on_a_grid_case_reaches_the_dispatcher_who_can_reopen_it(world):
+    case = services.handle_in_place(patrol_case(world), by=world.users.grid_worker, result="已处理")
+    services.rate(case, rating=Rating.UNSATISFIED, comment="没修好")
+    told = set(Notification.objects.filter(kind="reopened").values_list("recipient__username", flat=True))
+    assert told == {"township_a"}
+
+
+def test_department_liaisons_at_a_unit_are_not_told_of_its_own_checks(world):
+    from wangge.core.testing import make_user
+    from wangge.people.roles import Role
+
+    liaison = make_user("liaison", (world.county.town_a, Role.DEPARTMENT_USER, world.township_office))
+    case = _to_township(world)
+    case = services.dispatch(case, by=world.users.township_a, lead=world.department)
+    case = services.accept(case, by=world.users.department)
+    services.submit(case, by=world.users.department, result="完成")
+    assert Notification.objects.filter(recipient=world.users.township_a, kind="submitted").exists()
+    assert not Notification.objects.filter(recipient=liaison).exists()

@@ -121,3 +121,33 @@ def test_worker_once_runs_every_sweep(world, capsys):
     out = capsys.readouterr().out
     assert "wangge.cases.sweeps.sweep_overdue: escalated=1" in out
     assert "wangge.cases.sweeps.sweep_due_soon" in out
+
+
+def test_an_overdue_report_still_to_be_verified_gets_a_card(world):
+    from wangge.cases.choices import Source
+
+    case, _ = services.report_case(
+        reporter=None, source=Source.RESIDENT, description="路灯不亮", lng=108.02, lat=31.05, now=MONDAY
+    )
+    result = sweeps.sweep_overdue(now=FRIDAY)
+    assert result.urged == [case.pk] and result.failed == []
+    case.refresh_from_db()
+    assert case.state == CaseState.REPORTED and case.urge_level == UrgeLevel.YELLOW
+    assert Notification.objects.filter(recipient=world.users.grid_worker, kind="urged", case=case).exists()
+
+
+def test_one_case_that_fails_does_not_stop_the_sweep(world, monkeypatch):
+    first = patrol_case(world, now=MONDAY)
+    second = patrol_case(world, now=MONDAY, point=world.point_a12, by=world.users.grid_leader)
+    real_escalate = services.escalate
+
+    def broken_for_first(case, **kwargs):
+        if case.pk == first.pk:
+            raise RuntimeError("boom")
+        return real_escalate(case, **kwargs)
+
+    monkeypatch.setattr(services, "escalate", broken_for_first)
+    result = sweeps.sweep_overdue(now=FRIDAY, batch_size=1)
+    assert result.failed == [first.pk] and result.escalated == [second.pk]
+    first.refresh_from_db()
+    assert first.overdue_at is None  # rolled back: the next pass tries again

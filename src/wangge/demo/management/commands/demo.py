@@ -7,7 +7,10 @@ from wangge.units.models import Unit
 
 
 class Command(BaseCommand):
-    help = "Build a deterministic synthetic county (units, grids, staff, households) in an empty database."
+    help = (
+        "Build a deterministic synthetic county in an empty database: units, grids, staff, households "
+        "and a year of cases through the whole loop."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
