@@ -134,3 +134,29 @@ class ActionKind(models.TextChoices):
     REFUSE_EXTENSION = "refuse_extension", _("Extension refused")
     PUBLISH = "publish", _("Published")
     OVERDUE = "overdue", _("Overdue")
+
+
+# The steps a resident sees when tracking a case (page and API). Left out: internal routing and
+# supervision (returns, co-handler reports, urging, extensions, the overdue mark), which say nothing
+# about their problem; notes and names are never shown, only the kind of step and its time.
+PUBLIC_ACTION_KINDS = frozenset(
+    {
+        ActionKind.REPORT,
+        ActionKind.VERIFY,
+        ActionKind.REGISTER,
+        ActionKind.REJECT,
+        ActionKind.HANDLE_IN_PLACE,
+        ActionKind.ESCALATE,
+        ActionKind.DISPATCH,
+        ActionKind.ACCEPT,
+        ActionKind.SUBMIT,
+        ActionKind.CHECK_PASS,
+        ActionKind.CHECK_FAIL,
+        ActionKind.RATE,
+        ActionKind.REOPEN,
+        ActionKind.HOLD,
+        ActionKind.FOLLOW_UP,
+        ActionKind.RESUME,
+        ActionKind.PUBLISH,
+    }
+)

@@ -24,33 +24,12 @@ from wangge.units.locate import locate
 from wangge.units.models import Unit
 
 from . import services
-from .choices import OPEN_STATES, ActionKind, CaseState, Source
+from .choices import OPEN_STATES, PUBLIC_ACTION_KINDS, ActionKind, CaseState, Source
 from .models import Case
 from .redact import mask_personal_data
 from .report_forms import MAX_PUBLIC_PHOTOS, PublicReportForm, RatingForm, TrackForm
 from .throttles import PublicReportThrottle, PublicTrackThrottle
 
-# The steps a resident sees on the tracking page. Left out: internal routing and supervision (returns,
-# co-handler reports, urging, extensions, the overdue mark), which say nothing about their problem.
-PUBLIC_ACTION_KINDS = (
-    ActionKind.REPORT,
-    ActionKind.VERIFY,
-    ActionKind.REGISTER,
-    ActionKind.REJECT,
-    ActionKind.HANDLE_IN_PLACE,
-    ActionKind.ESCALATE,
-    ActionKind.DISPATCH,
-    ActionKind.ACCEPT,
-    ActionKind.SUBMIT,
-    ActionKind.CHECK_PASS,
-    ActionKind.CHECK_FAIL,
-    ActionKind.RATE,
-    ActionKind.REOPEN,
-    ActionKind.HOLD,
-    ActionKind.FOLLOW_UP,
-    ActionKind.RESUME,
-    ActionKind.PUBLISH,
-)
 BOARD_PAGE_SIZE = 20
 VILLAGE_RANK = 3  # 村/社区 in every scheme (see units' default scheme and services.level_of_unit)
 

@@ -16,6 +16,7 @@ from wangge.units.models import Unit
 from . import policy, services
 from .choices import (
     OPEN_STATES,
+    PUBLIC_ACTION_KINDS,
     ActionKind,
     AssignmentStatus,
     AttachmentKind,
@@ -726,28 +727,6 @@ class StaleConflictSerializer(serializers.Serializer):
 # Public tracking
 
 
-PUBLIC_STEPS = frozenset(
-    {
-        ActionKind.REPORT,
-        ActionKind.VERIFY,
-        ActionKind.REGISTER,
-        ActionKind.REJECT,
-        ActionKind.HANDLE_IN_PLACE,
-        ActionKind.ESCALATE,
-        ActionKind.DISPATCH,
-        ActionKind.ACCEPT,
-        ActionKind.SUBMIT,
-        ActionKind.CHECK_PASS,
-        ActionKind.CHECK_FAIL,
-        ActionKind.RATE,
-        ActionKind.REOPEN,
-        ActionKind.HOLD,
-        ActionKind.RESUME,
-        ActionKind.PUBLISH,
-    }
-)
-
-
 class PublicStepSerializer(serializers.Serializer):
     step = ActionKindField(choices=ActionKind.choices, read_only=True)
     step_label = serializers.CharField(read_only=True)
@@ -772,7 +751,7 @@ class PublicTrackingSerializer(serializers.Serializer):
         """Built field by field on purpose: nothing reaches a resident that is not named here."""
         steps = [
             {"step": kind, "step_label": ActionKind(kind).label, "time": time}
-            for kind, time in case.actions.filter(kind__in=PUBLIC_STEPS).values_list("kind", "time")
+            for kind, time in case.actions.filter(kind__in=PUBLIC_ACTION_KINDS).values_list("kind", "time")
         ]
         return {
             "tracking_code": case.formatted_tracking_code,
