@@ -4,7 +4,7 @@ and the case shows closed."""
 
 import pytest
 from PIL import Image
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -45,10 +45,14 @@ def _open_step(driver, step):
 
 
 def _state_label(driver):
-    """The case page's status, or None while the next page is still loading."""
+    """The case page's status, or None while the next page is still loading.
+
+    Read in one script call: an element handle found first could belong to the page being left."""
     try:
-        return driver.find_element(By.CSS_SELECTOR, "[data-state]").get_attribute("data-state")
-    except (StaleElementReferenceException, NoSuchElementException):
+        return driver.execute_script(
+            "const e = document.querySelector('[data-state]'); return e && e.dataset.state"
+        )
+    except WebDriverException:  # the document is being replaced under the script
         return None
 
 
