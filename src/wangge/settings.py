@@ -215,6 +215,12 @@ MEDIA_ROOT = Path(os.environ.get("WANGGE_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 WANGGE_MAX_UPLOAD_BYTES = int(os.environ.get("WANGGE_MAX_UPLOAD_MB", "10")) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = WANGGE_MAX_UPLOAD_BYTES + 1024 * 1024
+# Photos per step (staff) and per report (residents, no account), and pixels per photo: a small file
+# can still decode into a huge image.
+WANGGE_MAX_PHOTOS_PER_STEP = int(os.environ.get("WANGGE_MAX_PHOTOS_PER_STEP", "9"))
+WANGGE_MAX_PUBLIC_PHOTOS = int(os.environ.get("WANGGE_MAX_PUBLIC_PHOTOS", "3"))
+WANGGE_MAX_IMAGE_PIXELS = int(os.environ.get("WANGGE_MAX_IMAGE_PIXELS", str(40_000_000)))
+DATA_UPLOAD_MAX_NUMBER_FILES = WANGGE_MAX_PHOTOS_PER_STEP + 1
 
 # Office hours on a working day, for limits counted in working hours ("08:30-12:00,14:00-17:30").
 WANGGE_OFFICE_HOURS = os.environ.get("WANGGE_OFFICE_HOURS", "08:30-12:00,14:00-17:30")

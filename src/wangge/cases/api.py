@@ -599,6 +599,7 @@ class PublicReportView(PublicView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         with case_errors():
+            services.check_point_inside(unit, data.get("lng"), data.get("lat"))
             case, created = services.report_case(
                 reporter=None,
                 source=Source.RESIDENT,

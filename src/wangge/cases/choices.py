@@ -107,6 +107,7 @@ class ExtensionStatus(models.TextChoices):
     PENDING = "pending", _("Awaiting approval")
     APPROVED = "approved", _("Approved")
     REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Lapsed")  # the case left the handler's hands before anyone decided
 
 
 class ActionKind(models.TextChoices):

@@ -644,6 +644,8 @@ class CaseIdsField(forms.Field):
             ids = [int(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
         except (TypeError, ValueError) as exc:
             raise ValidationError(_("The selection is not a list of cases.")) from exc
+        if any(not 1 <= i < 2**63 for i in ids):  # a number no database id can be
+            raise ValidationError(_("The selection is not a list of cases."))
         return list(dict.fromkeys(ids))
 
 

@@ -159,7 +159,11 @@ class CaseQuerySet(ScopedQuerySet):
         assigned = Q(department_id__in=scope.department_ids) if scope.department_ids else Q(pk__in=[])
         if scope.territorial_paths:
             assigned |= scope.path_q("unit__path", scope.territorial_paths)
-        condition |= Exists(Assignment.objects.filter(assigned, case=OuterRef("pk")))
+        # A dispatch returned as not theirs, or withdrawn by a redispatch, no longer opens the case.
+        live = Assignment.objects.filter(assigned, case=OuterRef("pk")).exclude(
+            status__in=[AssignmentStatus.RETURNED, AssignmentStatus.WITHDRAWN]
+        )
+        condition |= Exists(live)
         return self.filter(condition)
 
     def open(self):

@@ -13,7 +13,14 @@ from django_fsm import can_proceed
 from wangge.core.scope import scope_for
 from wangge.people.roles import Capability
 
-from .choices import SOURCES_NEEDING_VERIFICATION, AssignmentStatus, CaseState, ExtensionStatus, Rating
+from .choices import (
+    SOURCES_NEEDING_VERIFICATION,
+    ActionKind,
+    AssignmentStatus,
+    CaseState,
+    ExtensionStatus,
+    Rating,
+)
 from .models import Case
 
 
@@ -26,7 +33,9 @@ def covers(user, unit) -> bool:
 
 
 def acts_for(user, assignment) -> bool:
-    """True when the user works for the unit or department an assignment went to."""
+    """True when the user works for the unit or department an assignment went to: a post in that
+    department, or a territorial post at the assigned unit or below it (the level above supervises,
+    it does not accept or submit in the unit's name)."""
     if assignment is None:
         return False
     scope = scope_for(user)
@@ -34,7 +43,7 @@ def acts_for(user, assignment) -> bool:
         return True
     if assignment.department_id:
         return assignment.department_id in scope.department_ids
-    return covers(user, assignment.unit)
+    return any(p.startswith(assignment.unit.path) for p in scope.territorial_paths)
 
 
 def _can(user, capability) -> bool:
@@ -74,29 +83,32 @@ def _handler(user, case):
 
 
 def _checker(user, case):
-    """The dispatching level, or the grid worker who reported it, checks on site."""
+    """The dispatching level, or the grid worker who reported it, checks on site — never whoever
+    handled it (a member of the lead department, or the person who submitted the result)."""
     if not _can(user, Capability.HANDLE_CASES):
         return False
-    return covers(user, case.dispatched_from) or (
-        case.reporter_id is not None and case.reporter_id == user.pk
+    if not (
+        covers(user, case.dispatched_from) or (case.reporter_id is not None and case.reporter_id == user.pk)
+    ):
+        return False
+    lead = _lead(case)
+    if lead is not None and lead.department_id and lead.department_id in scope_for(user).department_ids:
+        return False
+    submitted_by = (
+        case.actions.filter(kind=ActionKind.SUBMIT).order_by("-time", "-id").values_list("actor", flat=True)
     )
+    return submitted_by.first() != user.pk
 
 
 def _rater(user, case):
     """Staff record the reporter's rating after a return visit (回访); a resident rates by tracking code."""
-    if case.rating:
-        return False
     return (case.reporter_id is not None and case.reporter_id == user.pk) or (
         _can(user, Capability.HANDLE_CASES) and covers(user, case.unit)
     )
 
 
 def _reopen(user, case):
-    return (
-        case.rating == Rating.UNSATISFIED
-        and _can(user, Capability.DISPATCH_CASES)
-        and covers(user, case.owner_unit)
-    )
+    return _can(user, Capability.DISPATCH_CASES) and covers(user, case.owner_unit)
 
 
 def _long_term(user, case):
@@ -121,21 +133,15 @@ def _report_back(user, case):
 
 
 def _request_extension(user, case):
-    return _handler(user, case) and not any(
-        e.status == ExtensionStatus.PENDING for e in case.extensions.all()
-    )
+    return _handler(user, case)
 
 
 def _decide_extension(user, case):
-    return (
-        _can(user, Capability.DISPATCH_CASES)
-        and covers(user, case.dispatched_from)
-        and any(e.status == ExtensionStatus.PENDING for e in case.extensions.all())
-    )
+    return _can(user, Capability.DISPATCH_CASES) and covers(user, case.dispatched_from)
 
 
 def _publish(user, case):
-    return _can(user, Capability.PUBLISH_CASES) and covers(user, case.unit) and not case.published_at
+    return _can(user, Capability.PUBLISH_CASES) and covers(user, case.unit)
 
 
 RULES: dict[str, Callable] = {
@@ -163,8 +169,24 @@ RULES: dict[str, Callable] = {
 }
 
 
+def _has_pending_extension(case) -> bool:
+    return any(e.status == ExtensionStatus.PENDING for e in case.extensions.all())
+
+
+# Conditions on the case itself, not on who acts: when one fails the step does not exist right now, which
+# is a conflict (409) like a wrong state, not a missing right (403).
+PRECONDITIONS: dict[str, Callable] = {
+    "rate": lambda case: not case.rating,
+    "reopen": lambda case: case.rating == Rating.UNSATISFIED,
+    "report_back": lambda case: bool(open_co_assignments(case)),
+    "request_extension": lambda case: not _has_pending_extension(case),
+    "decide_extension": _has_pending_extension,
+    "publish": lambda case: not case.published_at,
+}
+
+
 def state_allows(case: Case, action: str) -> bool:
-    return can_proceed(getattr(case, action))
+    return can_proceed(getattr(case, action)) and PRECONDITIONS.get(action, lambda case: True)(case)
 
 
 def may(user, case: Case, action: str) -> bool:

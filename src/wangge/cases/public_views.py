@@ -20,7 +20,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from wangge.core.forms import apply_service_errors
-from wangge.units.locate import locate
 from wangge.units.models import Unit
 
 from . import services
@@ -88,17 +87,11 @@ def report(request, code):
 def _report(form, unit: Unit) -> Case | None:
     data = form.cleaned_data
     lng, lat = data["lng"], data["lat"]
-    if lng is not None and lat is not None:
-        found = locate(lng, lat)
-        if found is None or not found.path.startswith(unit.path):
-            form.location_errors.append(
-                _(
-                    "The location you shared (%(lng).5f, %(lat).5f) is not inside %(unit)s. Remove it and "
-                    "describe the address instead, or use the QR code of the place where the problem is."
-                )
-                % {"lng": lng, "lat": lat, "unit": unit.name}
-            )
-            return None
+    try:
+        services.check_point_inside(unit, lng, lat)
+    except ValidationError as error:
+        form.location_errors.extend(error.message_dict["location"])
+        return None
     photos = [services.Photo(file=f, lng=lng, lat=lat) for f in data["photos"]]
     try:
         case, created = services.report_case(
@@ -177,6 +170,7 @@ def tracking(request, code):
             "case": case,
             "timeline": [(ActionKind(kind).label, time) for kind, time in timeline],
             "is_open": case.state in OPEN_STATES,
+            "title": mask_personal_data(case.title),
             "result": mask_personal_data(case.result) if case.state == CaseState.CLOSED else "",
             "form": form,
         },

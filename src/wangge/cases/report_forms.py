@@ -7,6 +7,7 @@ are in cases.services, whose ValidationErrors the views put back on these forms.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Count, Min
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,7 @@ from .models import Category
 from .services import normalise_tracking_code
 
 MAX_FIELD_PHOTOS = 6
-MAX_PUBLIC_PHOTOS = 3
+MAX_PUBLIC_PHOTOS = settings.WANGGE_MAX_PUBLIC_PHOTOS
 # Above this many units in a user's area the manual place picker lists administrative units only:
 # a county desk does not scroll through 5,000 grids, and a GPS fix or an address finds the grid anyway.
 MAX_UNIT_CHOICES = 600

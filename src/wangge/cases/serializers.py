@@ -31,6 +31,7 @@ from .choices import (
     UrgeLevel,
 )
 from .models import Assignment, Case, CaseAction, CaseAttachment, Category, ExtensionRequest
+from .redact import mask_personal_data
 
 # ---------------------------------------------------------------------------------------------------
 # Vocabularies: one named OpenAPI enum per vocabulary, wherever it appears (request or answer), so a
@@ -755,12 +756,12 @@ class PublicTrackingSerializer(serializers.Serializer):
         ]
         return {
             "tracking_code": case.formatted_tracking_code,
-            "title": case.title,
+            "title": mask_personal_data(case.title),
             "category": case.category.name if case.category_id else None,
             "state": case.state,
             "status": case.get_state_display(),
             "timeline": steps,
-            "result": case.result if case.state == CaseState.CLOSED else "",
+            "result": mask_personal_data(case.result) if case.state == CaseState.CLOSED else "",
             "due_at": case.due_at if case.state in OPEN_STATES else None,
             "can_rate": not case.rating and policy.state_allows(case, "rate"),
         }
@@ -817,7 +818,7 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(),
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         required=False,
         help_text=_("Notifications to mark read; leave out to mark all of them read."),
     )

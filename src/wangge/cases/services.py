@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -195,9 +197,12 @@ def deadline_status(case: Case, now: datetime | None = None) -> str:
 # Input checks
 
 
-def validate_photos(photos: Sequence[Photo], field: str = "photos") -> None:
-    """Images only, within the size limit; the decoded format decides the stored file's extension."""
+def validate_photos(photos: Sequence[Photo], field: str = "photos", max_count: int | None = None) -> None:
+    """Images only, within the size, pixel and count limits; the decoded format decides the extension."""
     limit = settings.WANGGE_MAX_UPLOAD_BYTES
+    max_count = settings.WANGGE_MAX_PHOTOS_PER_STEP if max_count is None else max_count
+    if len(photos) > max_count:
+        raise ValidationError({field: _("Attach at most %(n)d photos.") % {"n": max_count}})
     for photo in photos:
         f = photo.file
         size = getattr(f, "size", None) or 0
@@ -211,9 +216,9 @@ def validate_photos(photos: Sequence[Photo], field: str = "photos") -> None:
         try:
             f.seek(0)
             with Image.open(f) as img:
-                fmt = img.format
+                fmt, pixels = img.format, img.width * img.height
                 img.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
             raise ValidationError(
                 {field: _("%(name)s is not an image (JPEG, PNG or WebP).") % {"name": getattr(f, "name", "")}}
             ) from exc
@@ -222,6 +227,13 @@ def validate_photos(photos: Sequence[Photo], field: str = "photos") -> None:
                 {
                     field: _("%(name)s is a %(format)s image; only JPEG, PNG and WebP are accepted.")
                     % {"name": getattr(f, "name", ""), "format": fmt}
+                }
+            )
+        if pixels > settings.WANGGE_MAX_IMAGE_PIXELS:
+            raise ValidationError(
+                {
+                    field: _("%(name)s has too many pixels (%(mp)d megapixels at most).")
+                    % {"name": getattr(f, "name", ""), "mp": settings.WANGGE_MAX_IMAGE_PIXELS // 10**6}
                 }
             )
         f.seek(0)
@@ -245,6 +257,30 @@ def _require_text(value: str, field: str, label: str) -> str:
     return value
 
 
+# Files a step wrote, so they can be removed when its transaction rolls back (the database forgets the
+# rows, the storage would keep the files).
+_written_files: ContextVar[list | None] = ContextVar("wangge_case_written_files", default=None)
+
+
+def _removes_files_on_error(step):
+    @wraps(step)
+    def wrapper(*args, **kwargs):
+        if _written_files.get() is not None:  # a step inside another one (report_case → register)
+            return step(*args, **kwargs)
+        written: list = []
+        token = _written_files.set(written)
+        try:
+            return step(*args, **kwargs)
+        except BaseException:
+            for storage, name in written:
+                storage.delete(name)
+            raise
+        finally:
+            _written_files.reset(token)
+
+    return wrapper
+
+
 def _save_photos(case: Case, action: CaseAction, photos: Sequence[Photo], by) -> None:
     for photo in photos:
         attachment = CaseAttachment(
@@ -259,6 +295,9 @@ def _save_photos(case: Case, action: CaseAction, photos: Sequence[Photo], by) ->
         attachment.image_extension = getattr(photo, "extension", "jpg")
         attachment.image.save("upload", photo.file, save=False)
         attachment.save()
+        written = _written_files.get()
+        if written is not None:
+            written.append((attachment.image.storage, attachment.image.name))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -346,6 +385,19 @@ def _save(case: Case) -> None:
     case.refresh_from_db(fields=["version"])
 
 
+def _lapse_pending_extensions(case: Case, now: datetime) -> None:
+    """A request nobody decided lapses when the case leaves the requester's hands."""
+    case.extensions.filter(status=ExtensionStatus.PENDING).update(
+        status=ExtensionStatus.WITHDRAWN, decided_at=now
+    )
+
+
+def _move_open_assignment_deadlines(case: Case) -> None:
+    case.assignments.filter(status__in=[AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED]).update(
+        due_at=case.due_at
+    )
+
+
 def _case_url(case: Case) -> str:
     return reverse("cases:detail", args=[case.pk])
 
@@ -428,6 +480,25 @@ def resolve_location(
     raise ValidationError({"location": _("Give the place: a GPS point, or the grid it happened in.")})
 
 
+def check_point_inside(unit: Unit, lng: float | None, lat: float | None) -> None:
+    """A resident's report made through one unit's page (its QR code hangs there) must lie inside it."""
+    if lng is None or lat is None:
+        return
+    _check_point(lng, lat)
+    found = locate(lng, lat)
+    if found is None or not found.path.startswith(unit.path):
+        raise ValidationError(
+            {
+                "location": _(
+                    "The location you shared (%(lng).5f, %(lat).5f) is not inside %(unit)s. Remove it and "
+                    "describe the address instead, or use the QR code of the place where the problem is."
+                )
+                % {"lng": lng, "lat": lat, "unit": unit.name}
+            }
+        )
+
+
+@_removes_files_on_error
 def report_case(
     *,
     reporter,
@@ -469,7 +540,7 @@ def report_case(
         raise ValidationError({"category": _("This category is no longer in use.")})
     if severity is not None and severity not in Severity.values:
         raise ValidationError({"severity": _("Unknown severity “%(value)s”.") % {"value": severity}})
-    validate_photos(photos)
+    validate_photos(photos, max_count=None if is_staff else settings.WANGGE_MAX_PUBLIC_PHOTOS)
     own_unit = reporter.primary_unit() if is_staff else None
     where = resolve_location(
         lng=lng, lat=lat, unit=unit, fallback_unit=own_unit, attach_to_fallback=attach_to_own_unit
@@ -536,6 +607,7 @@ def report_case(
 # 2. Verification, registration, rejection
 
 
+@_removes_files_on_error
 def verify(case, *, by, note: str, photos: Sequence[Photo] = (), expected_version=None, now=None) -> Case:
     """核实: the grid worker confirms a resident's or hotline report on site."""
     note = _require_text(note, "note", _("What was found on site"))
@@ -591,11 +663,12 @@ def register(
     return case
 
 
-def _start_owner_clock(case: Case, now: datetime) -> None:
+def _start_owner_clock(case: Case, now: datetime, keep_kpi: bool = False) -> None:
     """The owner level's clock: grids and villages handle, townships and the county screen and dispatch."""
     level = level_of_unit(case.owner_unit)
     case.due_at = stage_deadline(case.category, Stage.HANDLING, level, now)
-    case.kpi_due_at = case.due_at
+    if not (keep_kpi and case.kpi_due_at):
+        case.kpi_due_at = case.due_at
     case.overdue_at = None
     case.due_soon_notified_at = None
     if level in (HandlerLevel.GRID, HandlerLevel.VILLAGE):
@@ -646,6 +719,7 @@ def reject(
 # 3–4. Handling in place, escalation
 
 
+@_removes_files_on_error
 def handle_in_place(
     case, *, by, result: str, photos: Sequence[Photo] = (), expected_version=None, now=None
 ) -> Case:
@@ -760,7 +834,14 @@ def dispatch(
         raise ValidationError({"co_handlers": _("Each unit or department can be named only once.")})
     with transaction.atomic():
         case = _lock(case, "dispatch", by, expected_version)
-        dispatcher_unit = case.owner_unit
+        # The level that dispatches owns the case from now on: a township taking a grid's case takes it
+        # over (上级交办), so returns, extensions and the check come back to the township.
+        post = _acting_post(by, case.owner_unit)
+        dispatcher_unit = (
+            post.unit
+            if post is not None and case.owner_unit.path.startswith(post.unit.path)
+            else case.owner_unit
+        )
         for unit, dept in targets:
             where = unit or dept.unit
             if unit is not None and not policy.covers(by, unit):
@@ -784,6 +865,7 @@ def dispatch(
         case.assignments.filter(status__in=[AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED]).update(
             status=AssignmentStatus.WITHDRAWN, finished_at=now
         )
+        _lapse_pending_extensions(case, now)
         created = []
         for index, (unit, dept) in enumerate(targets):
             created.append(
@@ -799,10 +881,18 @@ def dispatch(
                     instructions=instructions.strip(),
                 )
             )
+        taken_over_from = case.owner_unit if case.owner_unit != dispatcher_unit else None
+        case.owner_unit = dispatcher_unit
         case.lead_assignment = created[0]
         case.dispatched_from = dispatcher_unit
+        # KPIs count against the first dispatch's deadline: a redispatch after a wrong one never moves it
+        # later (the lost time counts), though a tighter new deadline does apply.
+        if case.dispatch_count == 0 or case.kpi_due_at is None:
+            case.kpi_due_at = due_at
+        elif due_at is not None:
+            case.kpi_due_at = min(case.kpi_due_at, due_at)
         case.dispatch_count += 1
-        case.due_at = case.kpi_due_at = due_at
+        case.due_at = due_at
         case.stage, case.stage_due_at = Stage.HANDLING, due_at
         case.overdue_at = case.due_soon_notified_at = None
         _save(case)
@@ -817,6 +907,7 @@ def dispatch(
                 "lead": str(created[0].assignee),
                 "co_handlers": [str(a.assignee) for a in created[1:]],
                 "due_at": due_at.isoformat() if due_at else None,
+                **({"taken_over_from": taken_over_from.code} if taken_over_from else {}),
             },
         )
         for assignment in created:
@@ -872,7 +963,8 @@ def return_case(
             case.wrong_dispatch_count += 1
         case.stage = Stage.DISPATCH
         case.stage_due_at = stage_deadline(case.category, Stage.DISPATCH, level_of_unit(case.owner_unit), now)
-        case.overdue_at = None
+        case.overdue_at = case.due_soon_notified_at = None
+        _lapse_pending_extensions(case, now)
         _save(case)
         _record(
             case,
@@ -895,6 +987,7 @@ def return_case(
 # 6. Handling
 
 
+@_removes_files_on_error
 def report_back(
     case, *, by, note: str, photos: Sequence[Photo] = (), expected_version=None, now=None
 ) -> Case:
@@ -928,6 +1021,7 @@ def report_back(
     return case
 
 
+@_removes_files_on_error
 def submit(case, *, by, result: str, photos: Sequence[Photo] = (), expected_version=None, now=None) -> Case:
     """办结: the lead handler submits the result; the check stage's clock starts."""
     result = _require_text(result, "result", _("Result"))
@@ -946,6 +1040,7 @@ def submit(case, *, by, result: str, photos: Sequence[Photo] = (), expected_vers
         before, lead = case.state, case.lead_assignment
         case.submit()
         case.result = result
+        _lapse_pending_extensions(case, now)
         Assignment.objects.filter(pk=lead.pk).update(
             status=AssignmentStatus.DONE, finished_at=now, report=result
         )
@@ -977,6 +1072,7 @@ def submit(case, *, by, result: str, photos: Sequence[Photo] = (), expected_vers
 # 7. Check
 
 
+@_removes_files_on_error
 def check(
     case, *, by, passed: bool, note: str, photos: Sequence[Photo] = (), expected_version=None, now=None
 ) -> Case:
@@ -1002,7 +1098,7 @@ def check(
                 status=AssignmentStatus.ACCEPTED, finished_at=None
             )
             case.stage, case.stage_due_at = Stage.HANDLING, case.due_at
-            case.overdue_at = None
+            case.overdue_at = case.due_soon_notified_at = None
         _save(case)
         _record(
             case,
@@ -1030,8 +1126,6 @@ def rate(case, *, by=None, rating: str, comment: str = "", expected_version=None
     now = now or timezone.now()
     with transaction.atomic():
         case = _lock(case, "rate", by, expected_version, check_policy=by is not None)
-        if case.rating:
-            raise ValidationError({"rating": _("This case has already been rated.")})
         before = case.state
         case.rate()
         case.rating, case.rating_comment, case.rated_at = rating, comment.strip()[:500], now
@@ -1074,7 +1168,7 @@ def reopen(case, *, by, note: str, expected_version=None, now=None) -> Case:
         case.resolved_in_place = False
         case.published_at = None
         case.lead_assignment = None
-        _start_owner_clock(case, now)
+        _start_owner_clock(case, now, keep_kpi=True)
         _save(case)
         _record(case, ActionKind.REOPEN, by, before, note=note, now=now)
     return case
@@ -1115,11 +1209,13 @@ def hold(case, *, by, reason: str, expected_version=None, now=None) -> Case:
         case.held_from_state = before
         case.hold()
         case.paused_at = now
+        _lapse_pending_extensions(case, now)
         _save(case)
         _record(case, ActionKind.HOLD, by, before, note=reason, now=now)
     return case
 
 
+@_removes_files_on_error
 def follow_up(case, *, by, note: str, photos: Sequence[Photo] = (), expected_version=None, now=None) -> Case:
     note = _require_text(note, "note", _("Follow-up"))
     validate_photos(photos)
@@ -1132,10 +1228,10 @@ def follow_up(case, *, by, note: str, photos: Sequence[Photo] = (), expected_ver
 
 
 def _shift(due: datetime | None, paused_at: datetime, now: datetime) -> datetime | None:
-    """Move a deadline by the working time the clock stood still; a deadline already passed stays."""
-    if due is None or due <= paused_at:
-        return due
-    return add_working_duration(now, working_days_between(paused_at, due))
+    """Move a deadline by the working time the clock stood still, whether or not it had passed."""
+    if due is None:
+        return None
+    return add_working_duration(due, working_days_between(paused_at, now))
 
 
 def resume(case, *, by, note: str, expected_version=None, now=None) -> Case:
@@ -1149,6 +1245,10 @@ def resume(case, *, by, note: str, expected_version=None, now=None) -> Case:
         case.kpi_due_at = _shift(case.kpi_due_at, paused_at, now)
         case.stage_due_at = _shift(case.stage_due_at, paused_at, now)
         case.paused_at, case.held_from_state = None, ""
+        case.due_soon_notified_at = None
+        if case.stage_due_at and case.stage_due_at > now:
+            case.overdue_at = None
+        _move_open_assignment_deadlines(case)
         _save(case)
         _record(
             case,
@@ -1259,6 +1359,7 @@ def decide_extension(case, *, by, approve: bool, note: str = "", expected_versio
                 case.stage_due_at = case.due_at
                 case.overdue_at = case.due_soon_notified_at = None
             case.extension_count += 1
+            _move_open_assignment_deadlines(case)
         _save(case)
         _record(
             case,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.notices.models import NotificationKind
-from wangge.notices.services import unit_staff
+from wangge.notices.services import nearest_staff
 from wangge.people.roles import Capability
 
 from . import services
@@ -98,7 +98,7 @@ def _act_on_overdue(pk: int, version: int, state: str, now: datetime, result: Sw
             note=_("Deadline %(due)s passed.") % {"due": due},
         )
         parent = case.owner_unit.parent_unit()
-        supervisors = unit_staff(parent, Capability.SUPERVISE_CASES) if parent else []
+        supervisors = nearest_staff(parent, Capability.SUPERVISE_CASES) if parent else []
         services._notify(supervisors, NotificationKind.OVERDUE, case)
         result.urged.append(pk)
 

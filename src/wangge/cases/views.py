@@ -451,6 +451,10 @@ def _render_case(request, case: Case, *, bound=None, conflict: str = "", status:
         "open_action": bound.action if bound is not None else request.GET.get("action", ""),
         "conflict": conflict,
         "steps": case.category.handling_steps if case.category_id else [],
+        # The original of a duplicate is linked only for those who may see it; its tracking code never shows.
+        "duplicate_visible": bool(
+            case.duplicate_of_id and Case.objects.visible_to(user).filter(pk=case.duplicate_of_id).exists()
+        ),
     }
     return render(request, "cases/detail.html", context, status=status)
 

@@ -825,10 +825,11 @@ class CaseSim:
     def _deadline(self, stage, level, t):
         return self.world.stage_deadline(self.category, stage, level, t)
 
-    def _start_owner_clock(self, t):
+    def _start_owner_clock(self, t, keep_kpi=False):
         level = self.owner.level
         self.due_at = self._deadline(Stage.HANDLING, level, t)
-        self.kpi_due_at = self.due_at
+        if not (keep_kpi and self.kpi_due_at):
+            self.kpi_due_at = self.due_at
         self.overdue_at = None
         self.due_soon_notified_at = None
         if level in (HandlerLevel.GRID, HandlerLevel.VILLAGE):
@@ -861,7 +862,9 @@ class CaseSim:
         if assignment.department_id:
             return post.department_id == assignment.department_id
         unit = self.world.units[assignment.unit_id]
-        return post.role != Role.DEPARTMENT_USER and unit.path.startswith(self.world.units[post.unit_id].path)
+        if post.role == Role.SYSTEM_ADMIN:
+            return True
+        return post.role != Role.DEPARTMENT_USER and self.world.units[post.unit_id].path.startswith(unit.path)
 
     # --- the steps (each mirrors the service of the same name) ---------------------------------------
 
@@ -989,6 +992,16 @@ class CaseSim:
         )
         self._notify(recipients, NotificationKind.ESCALATED, t, reason)
 
+    def _lapse_pending_extensions(self, t):
+        for e in self.extensions:
+            if e.status == ExtensionStatus.PENDING:
+                e.status, e.decided_at = ExtensionStatus.WITHDRAWN, t
+
+    def _move_open_assignment_deadlines(self):
+        for a in self.assignments:
+            if a.status in (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED):
+                a.due_at = self.due_at
+
     def dispatch(
         self, t, by, lead: tuple[str, int], co_handlers: Sequence[tuple[str, int]] = (), instructions=""
     ):
@@ -1002,6 +1015,11 @@ class CaseSim:
         for a in self.assignments:
             if a.status in (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED):
                 a.status, a.finished_at = AssignmentStatus.WITHDRAWN, t
+        self._lapse_pending_extensions(t)
+        # services.dispatch: the dispatcher's own post unit takes the case over when it sits above the owner.
+        post_unit = self.world.units[self.world.post_of[by].unit_id]
+        dispatcher = post_unit if self.owner.path.startswith(post_unit.path) else self.owner
+        taken_over_from = self.owner if self.owner.id != dispatcher.id else None
         created = []
         for index, (kind, target) in enumerate(targets):
             created.append(
@@ -1010,7 +1028,7 @@ class CaseSim:
                     department_id=target if kind == "department" else None,
                     is_lead=index == 0,
                     status=AssignmentStatus.PENDING,
-                    dispatched_from_id=self.owner.id,
+                    dispatched_from_id=dispatcher.id,
                     dispatched_by_id=by,
                     dispatched_at=t,
                     due_at=due,
@@ -1018,10 +1036,15 @@ class CaseSim:
                 )
             )
         self.assignments.extend(created)
+        self.owner = dispatcher
         self.lead = created[0]
-        self.dispatched_from = self.owner
+        self.dispatched_from = dispatcher
+        if self.dispatch_count == 0 or self.kpi_due_at is None:
+            self.kpi_due_at = due
+        elif due is not None:
+            self.kpi_due_at = min(self.kpi_due_at, due)
         self.dispatch_count += 1
-        self.due_at = self.kpi_due_at = due
+        self.due_at = due
         self.stage, self.stage_due_at = Stage.HANDLING, due
         self.overdue_at = self.due_soon_notified_at = None
         self._save()
@@ -1029,6 +1052,7 @@ class CaseSim:
             "lead": self._assignee(created[0]),
             "co_handlers": [self._assignee(a) for a in created[1:]],
             "due_at": due.isoformat() if due else None,
+            **({"taken_over_from": taken_over_from.code} if taken_over_from else {}),
         }
         self._record(ActionKind.DISPATCH, t, by, before, note=instructions, data=data)
         for assignment in created:
@@ -1073,7 +1097,8 @@ class CaseSim:
             self.wrong_dispatch_count += 1
         self.stage = Stage.DISPATCH
         self.stage_due_at = self._deadline(Stage.DISPATCH, self.owner.level, t)
-        self.overdue_at = None
+        self.overdue_at = self.due_soon_notified_at = None
+        self._lapse_pending_extensions(t)
         self._save()
         self._record(
             ActionKind.RETURN, t, by, before, note=reason, data={"wrongly_dispatched": wrongly_dispatched}
@@ -1108,6 +1133,7 @@ class CaseSim:
         before = self.state
         self.state = CaseState.SUBMITTED
         self.result = result
+        self._lapse_pending_extensions(t)
         self.lead.status, self.lead.finished_at, self.lead.report = AssignmentStatus.DONE, t, result
         self.stage = Stage.VERIFICATION
         self.stage_due_at = self._deadline(Stage.VERIFICATION, self.dispatched_from.level, t)
@@ -1135,7 +1161,7 @@ class CaseSim:
             self.rework_count += 1
             self.lead.status, self.lead.finished_at = AssignmentStatus.ACCEPTED, None
             self.stage, self.stage_due_at = Stage.HANDLING, self.due_at
-            self.overdue_at = None
+            self.overdue_at = self.due_soon_notified_at = None
         self._save()
         self._record(ActionKind.CHECK_PASS if passed else ActionKind.CHECK_FAIL, t, by, before, note=note)
         if not passed:
@@ -1168,7 +1194,7 @@ class CaseSim:
         self.resolved_in_place = False
         self.published_at = None
         self.lead = None
-        self._start_owner_clock(t)
+        self._start_owner_clock(t, keep_kpi=True)
         self._save()
         self._record(ActionKind.REOPEN, t, by, before, note=note)
 
@@ -1187,6 +1213,7 @@ class CaseSim:
         self.held_from_state = before
         self.state = CaseState.ON_HOLD
         self.paused_at = t
+        self._lapse_pending_extensions(t)
         self._save()
         self._record(ActionKind.HOLD, t, by, before, note=reason)
 
@@ -1205,6 +1232,10 @@ class CaseSim:
         self.kpi_due_at = shift(self.kpi_due_at, paused_at, t)
         self.stage_due_at = shift(self.stage_due_at, paused_at, t)
         self.paused_at, self.held_from_state = None, ""
+        self.due_soon_notified_at = None
+        if self.stage_due_at and self.stage_due_at > t:
+            self.overdue_at = None
+        self._move_open_assignment_deadlines()
         self._save()
         data = {"paused_working_days": round(working_days_between(paused_at, t), 2)}
         self._record(ActionKind.RESUME, t, by, before, note=note, data=data)
@@ -1267,6 +1298,7 @@ class CaseSim:
                 self.stage_due_at = self.due_at
                 self.overdue_at = self.due_soon_notified_at = None
             self.extension_count += 1
+            self._move_open_assignment_deadlines()
             due_text = self.due_at.isoformat()
         else:  # the service re-read the case, so the deadline it records is the stored (UTC) one
             due_text = self.due_at.astimezone(datetime.timezone.utc).isoformat() if self.due_at else None
@@ -1311,7 +1343,7 @@ class CaseSim:
                 due = timezone.localtime(self.stage_due_at, local_zone()).strftime("%Y-%m-%d %H:%M")
                 self.urge(tick, None, level, _("Deadline %(due)s passed.") % {"due": due}, system=True)
                 parent = self.owner.parent_id
-                supervisors = self.world.unit_staff(parent, Capability.SUPERVISE_CASES) if parent else []
+                supervisors = self.world.nearest_staff(parent, Capability.SUPERVISE_CASES) if parent else []
                 self._notify(supervisors, NotificationKind.OVERDUE, tick)
         return moved
 
@@ -1324,10 +1356,10 @@ def next_tick(moment: datetime.datetime) -> datetime.datetime:
 
 
 def shift(due, paused_at, now):
-    """services._shift: a deadline moves by the working time its clock stood still."""
-    if due is None or due <= paused_at:
-        return due
-    return add_working_duration(now, working_days_between(paused_at, due))
+    """services._shift: a deadline moves by the working time its clock stood still, passed or not."""
+    if due is None:
+        return None
+    return add_working_duration(due, working_days_between(paused_at, now))
 
 
 # =====================================================================================================

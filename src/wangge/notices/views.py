@@ -55,7 +55,8 @@ def open_notification(request, pk):
 @require_POST
 def read(request):
     """Mark read: the notifications named by `id`, or all unread ones when none is named."""
-    ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
+    # Only ASCII digits that fit a database id: "²".isdigit() is true and 10**30 overflows the column.
+    ids = [int(v) for v in request.POST.getlist("id") if v.isascii() and v.isdigit() and 0 < int(v) < 2**63]
     count = mark_read(request.user, ids or None)
     if count:
         messages.success(

@@ -312,7 +312,7 @@ def test_unsatisfied_rating_lets_the_dispatcher_reopen(world):
     case = services.accept(case, by=users.department)
     case = services.submit(case, by=users.department, result="完成")
     case = services.check(case, by=users.township_a, passed=True, note="通过")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(TransitionRefused):
         services.reopen(case, by=users.township_a, note="x")  # only after an unsatisfied rating
     case = services.rate(
         case, rating=Rating.UNSATISFIED, comment="问题依旧"
@@ -346,7 +346,7 @@ def test_extension_needs_approval_and_keeps_the_original_deadline(world):
     case = services.accept(case, by=users.department)
     original = case.due_at
     services.request_extension(case, by=users.department, working_days=3, reason="需采购材料")
-    with pytest.raises(PermissionDenied):  # one pending request at a time
+    with pytest.raises(TransitionRefused):  # one pending request at a time
         services.request_extension(case, by=users.department, working_days=2, reason="again")
     with pytest.raises(PermissionDenied):
         services.decide_extension(case, by=users.department, approve=True)
@@ -434,3 +434,67 @@ def test_department_liaisons_at_a_unit_are_not_told_of_its_own_checks(world):
     services.submit(case, by=world.users.department, result="完成")
     assert Notification.objects.filter(recipient=world.users.township_a, kind="submitted").exists()
     assert not Notification.objects.filter(recipient=liaison).exists()
+
+
+def test_a_township_dispatching_a_grid_case_takes_it_over(world):
+    """The level that dispatches owns the case: returns, extensions and the check come back to it."""
+    case = services.dispatch(patrol_case(world, now=MONDAY), by=world.users.township_a, lead=world.department)
+    assert case.owner_unit == world.county.town_a and case.dispatched_from == world.county.town_a
+    assert case.actions.get(kind=ActionKind.DISPATCH).data["taken_over_from"] == world.county.cell_a11.code
+    case = services.accept(case, by=world.users.department)
+    case = services.submit(case, by=world.users.department, result="完成")
+    case = services.check(case, by=world.users.township_a, passed=True, note="通过")
+    assert case.resolved_level == HandlerLevel.TOWNSHIP
+
+
+def test_the_level_above_does_not_accept_for_a_unit_and_nobody_checks_their_own_work(world):
+    users = world.users
+    case = services.dispatch(patrol_case(world), by=users.township_a, lead=world.county.grid_a1)
+    with pytest.raises(PermissionDenied):
+        services.accept(case, by=users.township_a)  # supervises 一组, does not accept in its name
+    case = services.accept(case, by=users.grid_worker)  # posted in 一组's 一格
+    case = services.submit(case, by=users.grid_worker, result="已修复")
+    with pytest.raises(PermissionDenied):
+        services.check(case, by=users.grid_worker, passed=True, note="自查")  # the reporter, but he did it
+    case = services.check(case, by=users.township_a, passed=True, note="核查通过")
+    assert case.state == CaseState.CLOSED
+
+
+def test_a_pending_extension_lapses_when_the_case_is_returned(world):
+    from wangge.cases.choices import ExtensionStatus
+
+    users = world.users
+    case = services.dispatch(_to_township(world), by=users.township_a, lead=world.police)
+    request = services.request_extension(case, by=users.police, working_days=5, reason="人手不足")
+    case = services.return_case(case, by=users.police, reason="不属于公安职责")
+    request.refresh_from_db()
+    assert request.status == ExtensionStatus.WITHDRAWN
+    case = services.dispatch(case, by=users.township_a, lead=world.department)
+    case = services.accept(case, by=users.department)
+    services.request_extension(case, by=users.department, working_days=2, reason="待材料")  # not blocked
+
+
+def test_a_redispatch_never_moves_the_kpi_deadline_later(world):
+    users = world.users
+    case = services.dispatch(_to_township(world), by=users.township_a, lead=world.police, now=MONDAY)
+    first = case.kpi_due_at
+    case = services.return_case(case, by=users.police, reason="派错", now=local(2026, 3, 6, 10, 0))
+    case = services.dispatch(case, by=users.township_a, lead=world.department, now=local(2026, 3, 6, 11, 0))
+    assert case.due_at > first and case.kpi_due_at == first
+
+
+def test_resuming_moves_even_a_deadline_that_had_passed(world):
+    case = patrol_case(world, now=MONDAY)  # due end of Thursday 5 March
+    case = services.hold(case, by=world.users.county, reason="历史遗留", now=local(2026, 3, 6, 0, 0))
+    case = services.resume(case, by=world.users.county, note="恢复", now=local(2026, 3, 9, 0, 0))
+    # Paused from Friday 00:00 to Monday 00:00: one working day (Friday) stood still.
+    assert case.due_at == local(2026, 3, 6, 23, 59, 59)
+
+
+def test_an_approved_extension_moves_the_handlers_deadline_too(world):
+    users = world.users
+    case = services.dispatch(_to_township(world), by=users.township_a, lead=world.department, now=MONDAY)
+    case = services.accept(case, by=users.department)
+    services.request_extension(case, by=users.department, working_days=3, reason="需采购材料")
+    case = services.decide_extension(case, by=users.township_a, approve=True, note="同意", now=MONDAY)
+    assert case.assignments.get(is_lead=True).due_at == case.due_at

@@ -428,9 +428,10 @@ class TestBulkHistory:
             assert (
                 last in numbers and f"{serial.prefix}{serial.day:%Y%m%d}{serial.last + 1:05d}" not in numbers
             )
-        for assignment in Assignment.objects.filter(is_lead=True).select_related("case__category__parent")[
-            :200
-        ]:
+        # An approved extension or a resumed pause moves the handler's deadline on; the rest keep the limit.
+        moved = CaseAction.objects.filter(kind__in=[ActionKind.APPROVE_EXTENSION, ActionKind.RESUME])
+        unmoved = Assignment.objects.filter(is_lead=True).exclude(case__in=moved.values("case"))
+        for assignment in unmoved.select_related("case__category__parent")[:200]:
             level = (
                 HandlerLevel.DEPARTMENT
                 if assignment.department_id
