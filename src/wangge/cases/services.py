@@ -893,6 +893,7 @@ def dispatch(
             case.kpi_due_at = min(case.kpi_due_at, due_at)
         case.dispatch_count += 1
         case.due_at = due_at
+        case.urge_level = ""  # a new handler starts without the last one's card
         case.stage, case.stage_due_at = Stage.HANDLING, due_at
         case.overdue_at = case.due_soon_notified_at = None
         _save(case)
@@ -953,9 +954,12 @@ def return_case(
         case = _lock(case, "return_", by, expected_version)
         before, lead = case.state, case.lead_assignment
         case.return_()
-        case.assignments.filter(status__in=[AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED]).update(
+        Assignment.objects.filter(pk=lead.pk).update(
             status=AssignmentStatus.RETURNED, finished_at=now, report=reason
         )
+        case.assignments.filter(status__in=[AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED]).update(
+            status=AssignmentStatus.WITHDRAWN, finished_at=now
+        )  # the co-handlers did not return it: their part simply ends with the lead's
         case.owner_unit = case.dispatched_from
         case.lead_assignment = None
         case.return_count += 1

@@ -114,11 +114,16 @@ def sweep_due_soon(now: datetime | None = None, batch_size: int = 500) -> SweepR
             stage_due_at__gte=now,
             stage_due_at__lte=threshold,
             due_soon_notified_at__isnull=True,
-        ).values_list("pk", "version")[: batch_size * 20]
+        ).values_list("pk", "stage_due_at")[: batch_size * 20]
     )
-    for pk, version in rows:
+    for pk, stage_due_at in rows:
         with transaction.atomic():
-            if not _claim(pk, version, now, due_soon_notified_at=None):
+            # Claimed on the deadline it warns about, without a new version: a reminder changes nothing a
+            # user with the case open would need to reload for.
+            claimed = Case.objects.filter(
+                pk=pk, stage_due_at=stage_due_at, due_soon_notified_at__isnull=True
+            ).update(due_soon_notified_at=now)
+            if not claimed:
                 continue
             case = Case.objects.select_related("owner_unit", "lead_assignment", "dispatched_from").get(pk=pk)
             services._notify(services._responsible_staff(case), NotificationKind.DUE_SOON, case)

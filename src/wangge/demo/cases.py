@@ -1045,6 +1045,7 @@ class CaseSim:
             self.kpi_due_at = min(self.kpi_due_at, due)
         self.dispatch_count += 1
         self.due_at = due
+        self.urge_level = ""
         self.stage, self.stage_due_at = Stage.HANDLING, due
         self.overdue_at = self.due_soon_notified_at = None
         self._save()
@@ -1087,9 +1088,10 @@ class CaseSim:
         self._event(t, "return_", by, reason=reason, wrongly_dispatched=wrongly_dispatched)
         before = self.state
         self.state = CaseState.REGISTERED
+        self.lead.status, self.lead.finished_at, self.lead.report = AssignmentStatus.RETURNED, t, reason
         for a in self.assignments:
             if a.status in (AssignmentStatus.PENDING, AssignmentStatus.ACCEPTED):
-                a.status, a.finished_at, a.report = AssignmentStatus.RETURNED, t, reason
+                a.status, a.finished_at = AssignmentStatus.WITHDRAWN, t
         self.owner = self.dispatched_from
         self.lead = None
         self.return_count += 1
