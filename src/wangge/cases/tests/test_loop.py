@@ -498,3 +498,12 @@ def test_an_approved_extension_moves_the_handlers_deadline_too(world):
     services.request_extension(case, by=users.department, working_days=3, reason="需采购材料")
     case = services.decide_extension(case, by=users.township_a, approve=True, note="同意", now=MONDAY)
     assert case.assignments.get(is_lead=True).due_at == case.due_at
+
+
+def test_a_redispatch_starts_without_the_last_handlers_card(world):
+    users = world.users
+    case = services.dispatch(_to_township(world), by=users.township_a, lead=world.police)
+    case = services.urge(case, by=users.county, level="red", note="尽快")
+    case = services.return_case(case, by=users.police, reason="派错")
+    case = services.dispatch(case, by=users.township_a, lead=world.department)
+    assert case.urge_level == ""

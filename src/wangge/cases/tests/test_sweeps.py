@@ -151,3 +151,12 @@ def test_one_case_that_fails_does_not_stop_the_sweep(world, monkeypatch):
     assert result.failed == [first.pk] and result.escalated == [second.pk]
     first.refresh_from_db()
     assert first.overdue_at is None  # rolled back: the next pass tries again
+
+
+def test_a_due_soon_reminder_leaves_the_version_so_an_open_page_stays_valid(world):
+    case = patrol_case(world, now=MONDAY)
+    seen = case.version
+    sweeps.sweep_due_soon(now=local(2026, 3, 5, 9, 0))
+    case.refresh_from_db()
+    assert case.due_soon_notified_at is not None and case.version == seen
+    services.handle_in_place(case, by=world.users.grid_worker, result="已处理", expected_version=seen)
