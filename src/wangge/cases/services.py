@@ -358,13 +358,13 @@ def _record(
 def _lock(case: Case | int, action: str, by, expected_version: int | None, check_policy: bool = True) -> Case:
     """Re-read the case under a row lock and check that `action` may happen now, by `by`."""
     pk = case.pk if isinstance(case, Case) else case
-    fresh = (
-        Case.objects.select_for_update(of=("self",))
-        .select_related(
-            "owner_unit__level", "unit__level", "category__parent", "lead_assignment", "dispatched_from"
-        )
-        .get(pk=pk)
-    )
+    # Lock the bare row first, then read it with its relations. Locking through the joins would let
+    # PostgreSQL's recheck of a concurrently updated row drop it (its lead assignment changed), so the
+    # waiting step would see no case at all instead of the new state.
+    Case.objects.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
+    fresh = Case.objects.select_related(
+        "owner_unit__level", "unit__level", "category__parent", "lead_assignment", "dispatched_from"
+    ).get(pk=pk)
     if expected_version is not None and fresh.version != expected_version:
         raise StaleCase(fresh)
     if not policy.state_allows(fresh, action):
