@@ -56,3 +56,18 @@ def world(county):
     from wangge.cases.testing import build_case_world
 
     return build_case_world(county)
+
+
+@pytest.fixture(scope="module")
+def restore_migrated_rows(django_db_blocker):
+    """For modules of transactional tests (`transaction=True, serialized_rollback=True`): put the
+    migrations' rows (unit levels, categories …) back once the module is done, because the flush after
+    such a test takes them away from whatever test runs next in this process."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        for conn in connections.all(initialized_only=True):
+            contents = getattr(conn, "_test_serialized_contents", None)
+            if contents is not None:
+                conn.creation.deserialize_db_from_string(contents)

@@ -3,6 +3,7 @@
 SQLite in ./var/ by default; PostgreSQL when DATABASE_URL is set.
 """
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -25,16 +26,28 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated on first start and kept in var/ (never git)."""
-    if key := os.environ.get("SECRET_KEY"):
-        return key
+def _generated_secret(env_name: str, file_name: str, make) -> str:
+    """A secret from the environment, else one generated on first start and kept in var/ (never git).
+
+    The file is created exclusively, so processes starting together (test workers, web server and
+    worker) all end up with the one secret that was written first.
+    """
+    if value := os.environ.get(env_name):
+        return value
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    key_file = VAR_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    path = VAR_DIR / file_name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(make())
+    return path.read_text().strip()
+
+
+def _secret_key() -> str:
+    return _generated_secret("SECRET_KEY", "secret_key", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
@@ -239,3 +252,14 @@ WANGGE_WORKER_SWEEPS = [
 WANGGE_DUE_SOON_WORKING_DAYS = float(os.environ.get("WANGGE_DUE_SOON_WORKING_DAYS", "1"))
 # Cases in long-term management need a follow-up note at least this often (natural days).
 WANGGE_LONG_TERM_FOLLOW_UP_DAYS = int(os.environ.get("WANGGE_LONG_TERM_FOLLOW_UP_DAYS", "30"))
+
+# Personal data (PIPL): ID and phone numbers are encrypted with AES-GCM under WANGGE_PII_KEYS
+# ("id:base64 key" entries, comma-separated, the first encrypts, all decrypt, so keys can rotate) and
+# found by exact value through an HMAC blind index under WANGGE_PII_INDEX_KEY. Both are generated into
+# var/ on first start when the environment does not set them; production sets them (see operations).
+WANGGE_PII_KEYS = _generated_secret(
+    "WANGGE_PII_KEYS", "pii_keys", lambda: "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+)
+WANGGE_PII_INDEX_KEY = _generated_secret(
+    "WANGGE_PII_INDEX_KEY", "pii_index_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.people.roles import Capability
 
-from .models import ChangeLog
+from .models import ChangeLog, PersonalDataAccess
 
 
 def can(request, capability: str) -> bool:
@@ -93,3 +93,12 @@ class ChangeLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ChangeLogAdmin):
+    """Who saw or exported personal data unmasked: read-only, for system administrators."""
+
+    list_display = ["time", "purpose", "object_repr", "fields", "user", "acting_unit"]
+    list_filter = ["purpose", "content_type"]
+    search_fields = ["object_repr", "object_id", "request_id", "user__username"]

@@ -61,3 +61,29 @@ def history_for(instance: models.Model):
         content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
         object_id=str(instance.pk),
     ).select_related("user", "acting_unit")
+
+
+def log_personal_data_access(user, records, fields: list[str], purpose: str) -> int:
+    """One access row per record shown or exported unmasked; returns how many were written."""
+    from .models import PersonalDataAccess
+
+    records = list(records)
+    if not records:
+        return 0
+    acting_unit = user.primary_unit() if getattr(user, "is_authenticated", False) else None
+    content_type = ContentType.objects.get_for_model(records[0], for_concrete_model=True)
+    rows = [
+        PersonalDataAccess(
+            user=user if getattr(user, "is_authenticated", False) else None,
+            acting_unit=acting_unit,
+            purpose=purpose,
+            content_type=content_type,
+            object_id=str(record.pk),
+            object_repr=str(record)[:200],
+            fields=list(fields),
+            request_id=current_request_id(),
+        )
+        for record in records
+    ]
+    PersonalDataAccess.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)

@@ -53,3 +53,45 @@ class ChangeLog(models.Model):
 
     def __str__(self):
         return f"{self.time:%Y-%m-%d %H:%M} {self.get_action_display()} {self.object_repr}"
+
+
+class AccessPurpose(models.TextChoices):
+    VIEW = "view", _("Viewed unmasked")
+    EXPORT = "export", _("Exported unmasked")
+
+
+class PersonalDataAccess(models.Model):
+    """Each time someone sees or exports a person's ID or phone number unmasked (PIPL): who, whose
+    record, which fields, when, from which unit and request. Append-only, like the change log."""
+
+    time = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    acting_unit = models.ForeignKey(
+        "units.Unit",
+        verbose_name=_("acting unit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    purpose = models.CharField(_("purpose"), max_length=16, choices=AccessPurpose.choices)
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    object_id = models.CharField(_("record"), max_length=64)
+    object_repr = models.CharField(_("whose record"), max_length=200)
+    fields = models.JSONField(_("fields"), default=list)
+    request_id = models.CharField(_("request id"), max_length=36, blank=True)
+
+    class Meta:
+        verbose_name = _("personal-data access")
+        verbose_name_plural = _("personal-data accesses")
+        ordering = ["-time", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "-time"])]
+
+    def __str__(self):
+        return f"{self.time:%Y-%m-%d %H:%M} {self.user} {self.get_purpose_display()} {self.object_repr}"

@@ -8,7 +8,7 @@ takes one write lock for the whole database, so the race cannot happen there in 
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from wangge.cases.choices import ActionKind, CaseState
@@ -20,23 +20,12 @@ pytestmark = [
     # serialized_rollback: the flush after a transactional test would otherwise take the rows the
     # migrations put in (unit levels …) away from the tests that follow.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("restore_migrated_rows"),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="two concurrent write transactions need PostgreSQL; SQLite serialises all writes",
     ),
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def restore_migrated_rows(django_db_blocker):
-    """Put the migrations' rows back once this module is done, for whatever test runs next (the
-    serialized rollback above only restores them when a test starts)."""
-    yield
-    with django_db_blocker.unblock():
-        for conn in connections.all(initialized_only=True):
-            contents = getattr(conn, "_test_serialized_contents", None)
-            if contents is not None:
-                conn.creation.deserialize_db_from_string(contents)
 
 
 def race(case, contenders, *, send_version: bool):
