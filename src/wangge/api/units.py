@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from wangge.units import geometry as geo
 from wangge.units import services
 from wangge.units.choices import AreaType, DedicatedType, UnitKind
-from wangge.units.models import HouseholdStandard, Unit, UnitLevel
+from wangge.units.models import HouseholdStandard, Unit, UnitLevel, household_range
 
 from .authentication import AUTHENTICATION_CLASSES
 from .errors import service_errors, validation_detail
@@ -40,30 +40,12 @@ def with_parent_code(queryset):
     return queryset.annotate(parent_code=Subquery(parent))
 
 
-def load_household_standards() -> dict[tuple[int, str], tuple[int, int]]:
-    """All household standards in one query; the table holds a handful of rows (level × area type)."""
-    return {
-        (level_id, area_type): (low, high)
-        for level_id, area_type, low, high in HouseholdStandard.objects.values_list(
-            "level_id", "area_type", "min_households", "max_households"
-        )
-    }
-
-
-def household_range(unit: Unit, standards) -> dict | None:
-    """The household range that applies: the unit's own override, else the standard for its level and
-    area type, else None. A one-sided override keeps the standard's other bound."""
-    standard = standards.get((unit.level_id, unit.area_type))
-    if unit.min_households is None and unit.max_households is None:
-        if standard is None:
-            return None
-        return {"min_households": standard[0], "max_households": standard[1], "source": "standard"}
-    low, high = standard or (None, None)
-    return {
-        "min_households": unit.min_households if unit.min_households is not None else low,
-        "max_households": unit.max_households if unit.max_households is not None else high,
-        "source": "unit",
-    }
+def household_range_data(unit: Unit, standards) -> dict | None:
+    found = household_range(unit, standards)
+    if found is None:
+        return None
+    low, high, source = found
+    return {"min_households": low, "max_households": high, "source": source}
 
 
 # --- serializers ------------------------------------------------------------------------------------
@@ -113,8 +95,8 @@ class UnitSerializer(serializers.ModelSerializer):
     def get_household_standard(self, unit) -> dict | None:
         standards = self.context.get("household_standards")
         if standards is None:
-            standards = load_household_standards()
-        return household_range(unit, standards)
+            standards = HouseholdStandard.table()
+        return household_range_data(unit, standards)
 
 
 class UnitDetailSerializer(UnitSerializer):
@@ -316,7 +298,7 @@ class UnitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
-        context["household_standards"] = SimpleLazyObject(load_household_standards)
+        context["household_standards"] = SimpleLazyObject(HouseholdStandard.table)
         return context
 
     def detail_response(self, unit: Unit, status_code: int = status.HTTP_200_OK) -> Response:

@@ -169,6 +169,7 @@ def mine(request):
     )
     open_cases = list(
         cases.filter(state__in=[*OPEN_STATES, CaseState.ON_HOLD])
+        .annotate(submitter_id=policy.last_submitter())
         .prefetch_related(
             Prefetch("assignments", queryset=Assignment.objects.select_related("unit", "department")),
             "extensions",

@@ -34,20 +34,26 @@ class MultipleImageInput(forms.FileInput):
 
 
 class PhotosField(forms.FileField):
-    """A list of uploaded files (maybe empty); the services check that each one is an image."""
+    """A list of uploaded files (maybe empty), at most `max_files`; the services check each is an image."""
 
     widget = MultipleImageInput
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, max_files: int | None = None, **kwargs):
+        self.max_files = max_files
         kwargs.setdefault("required", False)
         kwargs.setdefault("label", _("Photos"))
         super().__init__(**kwargs)
 
     def clean(self, data, initial=None):
+        files = (
+            [item for item in data if item] if isinstance(data, (list, tuple)) else ([data] if data else [])
+        )
+        if self.max_files is not None and len(files) > self.max_files:
+            raise forms.ValidationError(
+                _("Attach at most %(n)d photos.") % {"n": self.max_files}, code="too_many"
+            )
         single = super().clean
-        if isinstance(data, (list, tuple)):
-            return [single(item, initial) for item in data if item]
-        return [single(data, initial)] if data else []
+        return [single(item, initial) for item in files]
 
 
 def units_below(units, depth: int = 2) -> list[Unit]:
@@ -76,7 +82,7 @@ def departments_serving(units) -> list[Department]:
     """Departments at each unit or above it: the county's bureaus serve every township below."""
     paths = set()
     for unit in units:
-        paths.update(unit.path[:end] for end in range(Unit.steplen, len(unit.path) + 1, Unit.steplen))
+        paths.update(Unit.path_prefixes(unit.path))
     return list(
         Department.objects.filter(unit__path__in=paths).select_related("unit").order_by("unit__path", "name")
     )
@@ -242,8 +248,11 @@ class ActionForm(forms.Form):
     def geolocate(self) -> bool:
         return "lng" in self.fields
 
-    def perform(self, *, by) -> Case:
-        raise NotImplementedError
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Every form of a step takes that step through its service: a step form without one is a bug.
+        if cls.action and not callable(getattr(cls, "perform", None)):
+            raise TypeError(f"{cls.__name__} names the step {cls.action!r} but has no perform(by=…)")
 
     def _common(self, by):
         return {"by": by, "expected_version": self.cleaned_data["expected_version"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db.models import OuterRef, Subquery
 from django_fsm import can_proceed
 
 from wangge.core.scope import scope_for
@@ -21,7 +22,7 @@ from .choices import (
     ExtensionStatus,
     Rating,
 )
-from .models import Case
+from .models import Case, CaseAction
 
 
 def covers(user, unit) -> bool:
@@ -82,6 +83,23 @@ def _handler(user, case):
     return _can(user, Capability.HANDLE_CASES) and acts_for(user, _lead(case))
 
 
+def last_submitter():
+    """The actor of a case's latest SUBMIT action, as a subquery: lists annotate it as `submitter_id`."""
+    return Subquery(
+        CaseAction.objects.filter(case=OuterRef("pk"), kind=ActionKind.SUBMIT)
+        .order_by("-time", "-id")
+        .values("actor")[:1]
+    )
+
+
+def submitter_id(case) -> int | None:
+    """Who submitted the result being checked: the list's annotation, else one query kept on the case."""
+    if not hasattr(case, "submitter_id"):
+        latest = case.actions.filter(kind=ActionKind.SUBMIT).order_by("-time", "-id")
+        case.submitter_id = latest.values_list("actor", flat=True).first()
+    return case.submitter_id
+
+
 def _checker(user, case):
     """The dispatching level, or the grid worker who reported it, checks on site — never whoever
     handled it (a member of the lead department, or the person who submitted the result)."""
@@ -94,10 +112,7 @@ def _checker(user, case):
     lead = _lead(case)
     if lead is not None and lead.department_id and lead.department_id in scope_for(user).department_ids:
         return False
-    submitted_by = (
-        case.actions.filter(kind=ActionKind.SUBMIT).order_by("-time", "-id").values_list("actor", flat=True)
-    )
-    return submitted_by.first() != user.pk
+    return submitter_id(case) != user.pk
 
 
 def _rater(user, case):

@@ -16,6 +16,7 @@ from wangge.people.roles import GRID_ROLES, Role
 from wangge.units.models import Unit
 
 from .choices import Rating, Severity, Source
+from .forms import PhotosField
 from .models import Category
 from .services import normalise_tracking_code
 
@@ -92,28 +93,6 @@ class UnitChoiceField(forms.ModelChoiceField):
         return "\u3000" * max(obj.depth - self.base_depth, 0) + obj.name
 
 
-class MultipleImageInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleImageField(forms.FileField):
-    """Several files from one <input type=file multiple>; their content is checked by the service."""
-
-    def __init__(self, *args, max_files: int, **kwargs):
-        self.max_files = max_files
-        kwargs.setdefault("widget", MultipleImageInput(attrs={"accept": "image/*", "capture": "environment"}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else ([data] if data else [])
-        if len(files) > self.max_files:
-            raise forms.ValidationError(
-                _("Attach at most %(n)d photos.") % {"n": self.max_files}, code="too_many"
-            )
-        single = super().clean
-        return [single(item, initial) for item in files]
-
-
 def category_choices(blank_label) -> tuple[list, dict[str, Category]]:
     """Active 小类 grouped under their 大类 (one <optgroup> each), and the categories by code."""
     leaves = (
@@ -184,7 +163,7 @@ class FieldReportForm(PointMixin):
     """采集上报 on a phone: category, photos, place, description, severity; a few taps."""
 
     category = forms.ChoiceField(label=_("Category"))
-    photos = MultipleImageField(
+    photos = PhotosField(
         label=_("Photos"), required=False, max_files=MAX_FIELD_PHOTOS, help_text=_("Take or choose photos.")
     )
     description = forms.CharField(
@@ -240,7 +219,7 @@ class PublicReportForm(PointMixin):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text=_("Where exactly, what you saw, since when."),
     )
-    photos = MultipleImageField(label=_("Photos"), required=False, max_files=MAX_PUBLIC_PHOTOS)
+    photos = PhotosField(label=_("Photos"), required=False, max_files=MAX_PUBLIC_PHOTOS)
     address = forms.CharField(
         label=_("Address or landmark"),
         required=False,

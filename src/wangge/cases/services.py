@@ -402,7 +402,7 @@ def _case_url(case: Case) -> str:
     return reverse("cases:detail", args=[case.pk])
 
 
-def _notify(users, kind, case: Case, body: str = "") -> None:
+def notify_case(users, kind, case: Case, body: str = "") -> None:
     title = f"{NotificationKind(kind).label}: {case.display_number} {case.title}"
     notify(users, kind, title, body=body, url=_case_url(case), case=case)
 
@@ -594,7 +594,7 @@ def report_case(
             if register_now and is_staff and policy.may(reporter, case, "register"):
                 case = register(case, by=reporter, now=now)
             else:  # found outside the reporter's own grids, or a report to verify: the grid's staff act
-                _notify(nearest_staff(where, Capability.HANDLE_CASES), NotificationKind.REPORTED, case)
+                notify_case(nearest_staff(where, Capability.HANDLE_CASES), NotificationKind.REPORTED, case)
     except IntegrityError:
         existing = Case.objects.filter(uuid=client_uuid).first() if client_uuid else None
         if existing is None:
@@ -782,7 +782,7 @@ def escalate(case, *, by, reason: str, expected_version=None, now=None, system=F
             if level_of_unit(parent) in (HandlerLevel.TOWNSHIP, HandlerLevel.COUNTY)
             else Capability.HANDLE_CASES
         )
-        _notify(
+        notify_case(
             unit_staff(parent, desk) or nearest_staff(parent, Capability.HANDLE_CASES),
             NotificationKind.ESCALATED,
             case,
@@ -808,10 +808,11 @@ def default_department(case: Case) -> Department | None:
     name = case.category.default_department if case.category else ""
     if not name:
         return None
-    ancestors = [
-        case.unit.path[:i] for i in range(case.unit.steplen, len(case.unit.path) + 1, case.unit.steplen)
-    ]
-    return Department.objects.filter(unit__path__in=ancestors, name=name).order_by("-unit__depth").first()
+    return (
+        Department.objects.filter(unit__path__in=Unit.path_prefixes(case.unit.path), name=name)
+        .order_by("-unit__depth")
+        .first()
+    )
 
 
 def dispatch(
@@ -912,7 +913,7 @@ def dispatch(
             },
         )
         for assignment in created:
-            _notify(_assignment_staff(assignment), NotificationKind.DISPATCHED, case, instructions)
+            notify_case(_assignment_staff(assignment), NotificationKind.DISPATCHED, case, instructions)
     return case
 
 
@@ -981,7 +982,7 @@ def return_case(
             now=now,
             data={"wrongly_dispatched": wrongly_dispatched},
         )
-        _notify(
+        notify_case(
             unit_staff(case.owner_unit, Capability.DISPATCH_CASES), NotificationKind.RETURNED, case, reason
         )
     return case
@@ -1021,7 +1022,7 @@ def report_back(
             now=now,
             data={"assignee": str(assignment.assignee)},
         )
-        _notify(_assignment_staff(case.lead_assignment), NotificationKind.SUBMITTED, case, note)
+        notify_case(_assignment_staff(case.lead_assignment), NotificationKind.SUBMITTED, case, note)
     return case
 
 
@@ -1068,7 +1069,7 @@ def submit(case, *, by, result: str, photos: Sequence[Photo] = (), expected_vers
         checkers = unit_staff(case.dispatched_from, Capability.HANDLE_CASES)
         if case.reporter_id:
             checkers.append(case.reporter)
-        _notify(checkers, NotificationKind.SUBMITTED, case, result)
+        notify_case(checkers, NotificationKind.SUBMITTED, case, result)
     return case
 
 
@@ -1115,7 +1116,7 @@ def check(
             now=now,
         )
         if not passed:
-            _notify(_assignment_staff(case.lead_assignment), NotificationKind.CHECK_FAILED, case, note)
+            notify_case(_assignment_staff(case.lead_assignment), NotificationKind.CHECK_FAILED, case, note)
     return case
 
 
@@ -1146,7 +1147,7 @@ def rate(case, *, by=None, rating: str, comment: str = "", expected_version=None
         )
         if rating == Rating.UNSATISFIED:
             # Only a dispatcher may reopen: the owning level's, or the nearest one above a grid or village.
-            _notify(
+            notify_case(
                 nearest_staff(case.owner_unit, Capability.DISPATCH_CASES),
                 NotificationKind.REOPENED,
                 case,
@@ -1270,7 +1271,7 @@ def resume(case, *, by, note: str, expected_version=None, now=None) -> Case:
 # 10. Supervision, extensions
 
 
-def _responsible_staff(case: Case):
+def responsible_staff(case: Case):
     if case.state in (CaseState.DISPATCHED, CaseState.HANDLING) and case.lead_assignment_id:
         return _assignment_staff(case.lead_assignment)
     if case.state == CaseState.SUBMITTED and case.dispatched_from_id:
@@ -1300,7 +1301,7 @@ def urge(case, *, by, level: str, note: str, expected_version=None, now=None, sy
             data={"level": level, "automatic": system},
             actor_label=_("System") if system else "",
         )
-        _notify(_responsible_staff(case), NotificationKind.URGED, case, note)
+        notify_case(responsible_staff(case), NotificationKind.URGED, case, note)
     return case
 
 
@@ -1334,7 +1335,7 @@ def request_extension(
             now=now,
             data={"working_days": working_days},
         )
-        _notify(
+        notify_case(
             unit_staff(case.dispatched_from, Capability.DISPATCH_CASES),
             NotificationKind.EXTENSION,
             case,

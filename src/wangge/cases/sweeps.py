@@ -99,7 +99,7 @@ def _act_on_overdue(pk: int, version: int, state: str, now: datetime, result: Sw
         )
         parent = case.owner_unit.parent_unit()
         supervisors = nearest_staff(parent, Capability.SUPERVISE_CASES) if parent else []
-        services._notify(supervisors, NotificationKind.OVERDUE, case)
+        services.notify_case(supervisors, NotificationKind.OVERDUE, case)
         result.urged.append(pk)
 
 
@@ -126,7 +126,7 @@ def sweep_due_soon(now: datetime | None = None, batch_size: int = 500) -> SweepR
             if not claimed:
                 continue
             case = Case.objects.select_related("owner_unit", "lead_assignment", "dispatched_from").get(pk=pk)
-            services._notify(services._responsible_staff(case), NotificationKind.DUE_SOON, case)
+            services.notify_case(services.responsible_staff(case), NotificationKind.DUE_SOON, case)
             result.warned.append(pk)
     return result
 

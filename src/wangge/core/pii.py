@@ -24,7 +24,7 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import FieldError, ImproperlyConfigured, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -192,7 +192,7 @@ class EncryptedTextField(models.TextField):
 
     def get_lookup(self, lookup_name):
         if lookup_name != "isnull":
-            raise NotImplementedError(
+            raise FieldError(
                 f"{self.model.__name__}.{self.name} is encrypted: search it through its blind index"
             )
         return super().get_lookup(lookup_name)

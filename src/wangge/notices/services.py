@@ -34,10 +34,9 @@ def nearest_staff(unit, capability: str) -> list[User]:
 
     A grid without its own worker (多格一员) is served by the worker posted at the grid above it.
     """
-    prefixes = [unit.path[:i] for i in range(unit.steplen, len(unit.path) + 1, unit.steplen)]
     posts = (
         Post.objects.active()
-        .filter(unit__path__in=prefixes, role__in=roles_with(capability))
+        .filter(unit__path__in=unit.path_prefixes(unit.path), role__in=roles_with(capability))
         .exclude(role=Role.DEPARTMENT_USER)
     )
     deepest = posts.aggregate(depth=Max("unit__depth"))["depth"]

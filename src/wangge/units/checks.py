@@ -34,7 +34,7 @@ from wangge.ledger.models import Household
 
 from . import geometry as geo
 from .choices import UnitKind
-from .models import HouseholdStandard, Unit, UnitLevel
+from .models import HouseholdStandard, Unit, UnitLevel, household_range
 from .services import expected_code_length
 
 
@@ -449,11 +449,9 @@ class _Households:
         """Households per unit path, each counted in its unit and in every ancestor of it."""
         per_unit = Counter(pk for pk in self.grid_ids if pk is not None)
         per_path: Counter = Counter()
-        steplen = Unit.steplen
         for pk, count in per_unit.items():
-            path = self.units[pk].path
-            for end in range(steplen, len(path) + 1, steplen):
-                per_path[path[:end]] += count
+            for prefix in Unit.path_prefixes(self.units[pk].path):
+                per_path[prefix] += count
         return per_path
 
 
@@ -550,23 +548,16 @@ def _standard_text(low: int | None, high: int | None) -> str:
 
 
 def _household_standards(tree: _Tree, households: _Households) -> list[Violation]:
-    standards = {
-        (level_id, area_type): (low, high)
-        for level_id, area_type, low, high in HouseholdStandard.objects.values_list(
-            "level_id", "area_type", "min_households", "max_households"
-        )
-    }
+    standards = HouseholdStandard.table()
     counts = households.counts_by_path()
     found = []
     for node in tree.nodes:
         if node.kind != UnitKind.COMPREHENSIVE:  # dedicated grids follow their site, not a standard
             continue
-        default_low, default_high = standards.get((node.level_id, node.area_type), (None, None))
-        # A unit's own override wins, bound by bound, over the standard of its level and area type.
-        low = node.min_households if node.min_households is not None else default_low
-        high = node.max_households if node.max_households is not None else default_high
-        if low is None and high is None:
+        applies = household_range(node, standards)
+        if applies is None:
             continue
+        low, high, _source = applies
         count = counts[node.path]
         if (low is not None and count < low) or (high is not None and count > high):
             found.append(

@@ -69,6 +69,29 @@ class HouseholdStandard(models.Model):
     def __str__(self):
         return f"{self.level} · {self.get_area_type_display()} · {self.min_households}–{self.max_households}"
 
+    @classmethod
+    def table(cls) -> dict[tuple[int, str], tuple[int, int]]:
+        """All standards by (level id, area type), in one query; the table holds a handful of rows."""
+        return {
+            (level_id, area_type): (low, high)
+            for level_id, area_type, low, high in cls.objects.values_list(
+                "level_id", "area_type", "min_households", "max_households"
+            )
+        }
+
+
+def household_range(unit, standards: dict) -> tuple[int | None, int | None, str] | None:
+    """The household range that applies to `unit` (a Unit or anything with its level_id, area_type and
+    min/max_households): its own override wins bound by bound over the standard of its level and area
+    type. Returns (low, high, "unit" | "standard"), or None when neither bound is known."""
+    standard_low, standard_high = standards.get((unit.level_id, unit.area_type), (None, None))
+    low = unit.min_households if unit.min_households is not None else standard_low
+    high = unit.max_households if unit.max_households is not None else standard_high
+    if low is None and high is None:
+        return None
+    overridden = unit.min_households is not None or unit.max_households is not None
+    return low, high, "unit" if overridden else "standard"
+
 
 class UnitQuerySet(MP_NodeQuerySet, ScopedQuerySet):
     def current(self, on=None):
@@ -157,9 +180,15 @@ class Unit(MP_Node, TimeStampedModel):
         """The parent, or None for a root (one query; treebeard's own accessor is deprecated)."""
         return Unit.objects.filter(path=self.parent_path).first() if self.depth > 1 else None
 
+    @classmethod
+    def path_prefixes(cls, path: str, include_self: bool = True) -> list[str]:
+        """The paths from the root down to `path` (or to its parent): ancestors in one `path__in` query."""
+        end = len(path) + (1 if include_self else 0)
+        return [path[:i] for i in range(cls.steplen, end, cls.steplen)]
+
     def ancestors(self):
         """Ancestors from the root down, in one query by path prefixes."""
-        prefixes = [self.path[:i] for i in range(self.steplen, len(self.path), self.steplen)]
+        prefixes = self.path_prefixes(self.path, include_self=False)
         return Unit.objects.filter(path__in=prefixes).select_related("level").order_by("depth")
 
     def children(self):

@@ -20,7 +20,7 @@ from wangge.ledger.models import Household
 from wangge.people.models import Post
 
 from . import forms, services
-from .models import HouseholdStandard, Unit, UnitLineage
+from .models import HouseholdStandard, Unit, UnitLineage, household_range
 
 
 def _visible_unit(request, code, for_update=False) -> Unit:
@@ -41,18 +41,9 @@ def _require_post(request):
 
 
 def applicable_standard(unit: Unit) -> tuple[int, int] | None:
-    standard = HouseholdStandard.objects.filter(level=unit.level, area_type=unit.area_type).first()
-    low = (
-        unit.min_households
-        if unit.min_households is not None
-        else (standard.min_households if standard else None)
-    )
-    high = (
-        unit.max_households
-        if unit.max_households is not None
-        else (standard.max_households if standard else None)
-    )
-    return (low, high) if low is not None and high is not None else None
+    """The range the unit page shows: only when both bounds are known."""
+    found = household_range(unit, HouseholdStandard.table())
+    return (found[0], found[1]) if found and found[0] is not None and found[1] is not None else None
 
 
 def household_counts_by_child(unit: Unit) -> dict[str, int]:
@@ -77,8 +68,8 @@ def subtree_household_totals(unit: Unit) -> dict[str, int]:
         .order_by()
     )
     for path, n in rows:
-        for end in range(Unit.steplen, len(path) + 1, Unit.steplen):
-            totals[path[:end]] = totals.get(path[:end], 0) + n
+        for prefix in Unit.path_prefixes(path):
+            totals[prefix] = totals.get(prefix, 0) + n
     return totals
 
 

@@ -347,3 +347,28 @@ def test_a_grid_worker_reports_from_a_phone_with_gps_and_a_photo(
     wait_for(phone_browser, lambda d: d.find_element(By.NAME, "uuid").get_attribute("value"))
     assert not phone_browser.find_element(By.ID, "draft-note").is_displayed()
     assert phone_browser.find_element(By.NAME, "description").get_attribute("value") == ""
+
+
+def test_my_cases_costs_the_same_queries_for_one_or_many_cases_awaiting_my_check(
+    world, login, django_assert_max_num_queries
+):
+    """Who may check depends on who submitted: the list reads that in its own query, not once per case."""
+    users = world.users
+
+    def submitted_case():
+        case = services.dispatch(patrol_case(world), by=users.township_a, lead=world.department)
+        case = services.accept(case, by=users.department)
+        return services.submit(case, by=users.department, result="已处理")
+
+    submitted_case()
+    client = login(users.grid_worker)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(MINE).status_code == 200
+    for _ in range(5):
+        submitted_case()
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get(MINE)
+    assert len(page.context["to_act"]) == 6  # the reporter checks each one
