@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from .models import ChangeLog
+from .pii import EncryptedTextField, mask_personal_value
 
 _current = Local()
 
@@ -21,12 +22,18 @@ def current_request_id() -> str:
 
 
 def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
-    """The concrete field values of a model instance, JSON-ready, for before/after records."""
+    """The concrete field values of a model instance, JSON-ready, for before/after records.
+
+    Encrypted personal data goes in masked: the change log must not become a readable copy of it. A
+    change that keeps the mask (a middle digit corrected) still shows through the blind-index column.
+    """
     data = {}
     for f in instance._meta.concrete_fields:
         if fields is not None and f.name not in fields:
             continue
         value = f.value_from_object(instance)
+        if isinstance(f, EncryptedTextField):
+            value = mask_personal_value(value) if value else value
         data[f.attname] = DjangoJSONEncoder().default(value) if not _is_json_native(value) else value
     return data
 

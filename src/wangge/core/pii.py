@@ -170,6 +170,11 @@ def mask_phone(value: str) -> str:
     return f"{value[:head]}{'*' * (len(value) - head - 4)}{value[-4:]}"
 
 
+def mask_personal_value(value: str) -> str:
+    """The mask of an ID number when the value looks like one, else the phone mask."""
+    return mask_id_number(value) if ID_PATTERN.match(normalise_id_number(value)) else mask_phone(value)
+
+
 # --- the model field -----------------------------------------------------------------------------------
 
 

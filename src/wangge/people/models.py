@@ -15,6 +15,8 @@ class User(AbstractUser):
     """A person who signs in: staff at any level. Residents report without an account."""
 
     full_name = models.CharField(_("full name"), max_length=64, blank=True)
+    # A staff member's work phone is published on the grid's notice board (TEAM-6, INFO-4): not private.
+    phone = models.CharField(_("work phone"), max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("user")

@@ -33,6 +33,13 @@ class Capability(models.TextChoices):
     SUPERVISE_CASES = "supervise_cases", _("Urge cases (督办) below one's own unit")
     MANAGE_LONG_TERM = "manage_long_term", _("Put cases into long-term management and take them out")
     PUBLISH_CASES = "publish_cases", _("Publish closed cases on the public board")
+    VIEW_LEDGERS = "view_ledgers", _("View the ledgers of households, residents, places and organisations")
+    MANAGE_LEDGERS = "manage_ledgers", _("Add, edit and import ledger records")
+    VIEW_PERSONAL_DATA = "view_personal_data", _("See ID and phone numbers unmasked (every view is logged)")
+    APPROVE_KEY_PERSONS = (
+        "approve_key_persons",
+        _("Approve listing and delisting of key persons below one's unit"),
+    )
 
 
 # Roles whose holders see the whole deployment regardless of where their post sits.
@@ -40,21 +47,32 @@ GLOBAL_ROLES = frozenset({Role.SYSTEM_ADMIN})
 
 _MANAGERS = {Capability.VIEW_UNITS, Capability.MANAGE_UNITS, Capability.MANAGE_POSTS, Capability.USE_ADMIN}
 _CASE_WORK = {Capability.REPORT_CASES, Capability.HANDLE_CASES}
-_FIELD = {Capability.VIEW_UNITS, *_CASE_WORK}
-_DESK = {*_MANAGERS, *_CASE_WORK, Capability.SUPERVISE_CASES, Capability.PUBLISH_CASES}
+_LEDGER_WORK = {Capability.VIEW_LEDGERS, Capability.MANAGE_LEDGERS}
+_FIELD = {Capability.VIEW_UNITS, *_CASE_WORK, *_LEDGER_WORK}
+_DESK = {*_MANAGERS, *_CASE_WORK, *_LEDGER_WORK, Capability.SUPERVISE_CASES, Capability.PUBLISH_CASES}
+# Who works with named people day to day sees their numbers; the county centre works on aggregates,
+# part-time workers, instructors and liaison cadres on what the grid's own staff pass on.
+_PERSONAL = {Capability.VIEW_PERSONAL_DATA}
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: frozenset(Capability.values),
-    Role.COUNTY_COMMAND: frozenset({*_DESK, Capability.DISPATCH_CASES, Capability.MANAGE_LONG_TERM}),
-    Role.TOWNSHIP_ADMIN: frozenset({*_DESK, Capability.DISPATCH_CASES}),
-    Role.VILLAGE_ADMIN: frozenset(_DESK),
-    Role.GRID_LEADER: frozenset(_FIELD),
-    Role.DEPUTY_GRID_LEADER: frozenset(_FIELD),
-    Role.GRID_WORKER_FULL_TIME: frozenset(_FIELD),
+    Role.COUNTY_COMMAND: frozenset(
+        {*_DESK, Capability.DISPATCH_CASES, Capability.MANAGE_LONG_TERM, Capability.APPROVE_KEY_PERSONS}
+    ),
+    Role.TOWNSHIP_ADMIN: frozenset(
+        {*_DESK, *_PERSONAL, Capability.DISPATCH_CASES, Capability.APPROVE_KEY_PERSONS}
+    ),
+    Role.VILLAGE_ADMIN: frozenset({*_DESK, *_PERSONAL}),
+    Role.GRID_LEADER: frozenset({*_FIELD, *_PERSONAL}),
+    Role.DEPUTY_GRID_LEADER: frozenset({*_FIELD, *_PERSONAL}),
+    Role.GRID_WORKER_FULL_TIME: frozenset({*_FIELD, *_PERSONAL}),
     Role.GRID_WORKER_PART_TIME: frozenset(_FIELD),
-    Role.GRID_INSTRUCTOR: frozenset({Capability.VIEW_UNITS, Capability.REPORT_CASES}),
-    Role.LIAISON_CADRE: frozenset({Capability.VIEW_UNITS, Capability.REPORT_CASES}),
-    Role.DEPARTMENT_USER: frozenset(_FIELD),
+    Role.GRID_INSTRUCTOR: frozenset(
+        {Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.VIEW_LEDGERS}
+    ),
+    Role.LIAISON_CADRE: frozenset({Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.VIEW_LEDGERS}),
+    # Departments take dispatched work; they see no ledger of people (the ledger scope is territorial).
+    Role.DEPARTMENT_USER: frozenset({Capability.VIEW_UNITS, *_CASE_WORK}),
 }
 
 # Which unit ranks (UnitLevel.rank) a role's post may sit at; None means any rank.

@@ -22,6 +22,9 @@ def test_me_lists_the_callers_posts_capabilities_and_scope(county, api):
             Capability.HANDLE_CASES,
             Capability.SUPERVISE_CASES,
             Capability.PUBLISH_CASES,
+            Capability.VIEW_LEDGERS,
+            Capability.MANAGE_LEDGERS,
+            Capability.VIEW_PERSONAL_DATA,
         ]
     )
     assert data["scope"] == {"is_global": False, "units": [county.village_a.code]}
@@ -30,7 +33,14 @@ def test_me_lists_the_callers_posts_capabilities_and_scope(county, api):
 def test_a_grid_worker_may_view_units_and_work_cases_but_not_manage(county, api):
     data = api(county.users.grid_worker).get(ME).json()
     assert data["capabilities"] == sorted(
-        [Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.HANDLE_CASES]
+        [
+            Capability.VIEW_UNITS,
+            Capability.REPORT_CASES,
+            Capability.HANDLE_CASES,
+            Capability.VIEW_LEDGERS,
+            Capability.MANAGE_LEDGERS,
+            Capability.VIEW_PERSONAL_DATA,
+        ]
     )
     assert data["scope"]["units"] == [county.cell_a11.code]
 
