@@ -35,6 +35,15 @@ def county_with_households(db):
 
 
 @pytest.fixture
+def ledger(county):
+    """The test county plus a small ledger (see wangge.ledger.testing): households, residents with tags,
+    a dual-grid household, a party branch, places."""
+    from wangge.ledger.testing import build_ledger_world
+
+    return build_ledger_world(county)
+
+
+@pytest.fixture
 def login(client):
     """`login(user)` signs the Django test client in as `user` and returns the client."""
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("units/", include("wangge.units.urls")),
     path("me/", include("wangge.people.urls")),
     path("cases/", include("wangge.cases.urls")),
+    path("ledger/", include("wangge.ledger.urls")),
     path("field/", include("wangge.cases.field_urls")),
     path("p/", include("wangge.cases.public_urls")),
     path("notices/", include("wangge.notices.urls")),

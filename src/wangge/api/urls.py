@@ -11,6 +11,7 @@ from wangge.cases.api import (
     PublicReportView,
     PublicTrackingView,
 )
+from wangge.ledger.api import HouseholdViewSet, OrganisationViewSet, PlaceViewSet, ResidentViewSet
 
 from .authentication import ObtainTokenView
 from .docs import api_docs_view
@@ -22,6 +23,10 @@ router = SimpleRouter()
 router.register("units", UnitViewSet, basename="unit")
 router.register("posts", PostViewSet, basename="post")
 router.register("cases", CaseViewSet, basename="case")
+router.register("households", HouseholdViewSet, basename="household")
+router.register("residents", ResidentViewSet, basename="resident")
+router.register("places", PlaceViewSet, basename="place")
+router.register("organisations", OrganisationViewSet, basename="organisation")
 
 v1_patterns = [
     *router.urls,

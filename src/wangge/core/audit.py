@@ -94,3 +94,26 @@ def log_personal_data_access(user, records, fields: list[str], purpose: str) -> 
     ]
     PersonalDataAccess.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
+
+
+def record_changes(rows, user=None, acting_unit=None) -> int:
+    """Many change-log rows in bulk (imports): `rows` yields (instance, action, changes); returns how many."""
+    if acting_unit is None and user is not None and getattr(user, "is_authenticated", False):
+        acting_unit = user.primary_unit()
+    actor = user if getattr(user, "is_authenticated", False) else None
+    request_id = current_request_id()
+    entries = [
+        ChangeLog(
+            user=actor,
+            acting_unit=acting_unit,
+            request_id=request_id,
+            action=action,
+            content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
+            object_id=str(instance.pk),
+            object_repr=str(instance)[:200],
+            changes=changes or {},
+        )
+        for instance, action, changes in rows
+    ]
+    ChangeLog.objects.bulk_create(entries, batch_size=1000)
+    return len(entries)

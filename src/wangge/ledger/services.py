@@ -53,6 +53,7 @@ HOUSEHOLD_FIELDS = (
 RESIDENT_FIELDS = (
     "name",
     "sex",
+    "birth_date",
     "id_number",
     "phone",
     "relation",
@@ -110,15 +111,16 @@ def ledger_units(user):
     return units.filter(scope.path_q("path", scope.territorial_paths))
 
 
-def check_grid(user, unit: Unit | None, field: str, *, required: bool = True) -> None:
-    """A household lives in a current grid inside the user's territory."""
+def check_grid(user, unit: Unit | None, field: str, *, required: bool = True, in_area: bool = True) -> None:
+    """A household lives in a current grid inside the user's territory. A registration grid (GRID-8)
+    may lie anywhere: the residence grid records where the person's 户籍 is, wherever that is."""
     if unit is None:
         if required:
             raise ValidationError({field: _("Choose the grid.")})
         return
     if not unit.is_grid or not unit.is_current:
         raise ValidationError({field: _("%(unit)s is not a current grid.") % {"unit": unit}})
-    if not ledger_units(user).filter(pk=unit.pk).exists():
+    if in_area and not ledger_units(user).filter(pk=unit.pk).exists():
         raise ValidationError({field: _("%(unit)s is outside your area.") % {"unit": unit}})
 
 
@@ -128,6 +130,17 @@ def check_unit(user, unit: Unit | None, field: str = "unit") -> None:
         raise ValidationError({field: _("Choose the unit.")})
     if not unit.is_current or not ledger_units(user).filter(pk=unit.pk).exists():
         raise ValidationError({field: _("%(unit)s is outside your area.") % {"unit": unit}})
+
+
+def lock_visible(model, pk, user):
+    """Lock the bare row, then check the user may see it (DoesNotExist, like a missing row, if not).
+
+    The scope filter joins the optional registration grids; PostgreSQL refuses FOR UPDATE on the
+    nullable side of an outer join, and a lock should hold one row anyway (decision 0004).
+    """
+    if not model.objects.visible_to(user).filter(pk=pk).exists():
+        raise model.DoesNotExist
+    return model.objects.select_for_update().get(pk=pk)
 
 
 def _still_visible(obj, user) -> None:
@@ -224,7 +237,7 @@ def _validate_household(household: Household, user) -> None:
     check_grid(user, household.grid, "grid")
     if household.registered_grid_id == household.grid_id:
         household.registered_grid = None
-    check_grid(user, household.registered_grid, "registered_grid", required=False)
+    check_grid(user, household.registered_grid, "registered_grid", required=False, in_area=False)
 
 
 def create_household(*, by, **fields) -> Household:
@@ -247,7 +260,7 @@ def update_household(household: Household, *, by, **changes) -> Household:
     """Edit a household; a change of grid is a move and is recorded as one."""
     require(by, Capability.MANAGE_LEDGERS)
     with transaction.atomic():
-        household = Household.objects.visible_to(by).select_for_update().get(pk=household.pk)
+        household = lock_visible(Household, household.pk, by)
         before = snapshot(household)
         for name, value in changes.items():
             if name not in HOUSEHOLD_FIELDS or name == "number":
@@ -275,7 +288,9 @@ def close_household(household: Household, *, by, note: str = "") -> Household:
     """销户: kept with its history; refused while members are still on the register."""
     require(by, Capability.MANAGE_LEDGERS)
     with transaction.atomic():
-        household = Household.objects.visible_to(by).select_for_update().get(pk=household.pk)
+        household = lock_visible(Household, household.pk, by)
+        if household.status == HouseholdStatus.CLOSED:
+            raise ValidationError({"status": _("The household is closed already.")})
         if household.members.filter(status=ResidentStatus.PRESENT).exists():
             raise ValidationError(
                 {
@@ -318,13 +333,21 @@ def _validate_resident(resident: Resident, user) -> None:
             errors["party_organisation"] = _("Only a party member is linked to a party organisation.")
         elif org.kind not in PARTY_ORGANISATION_KINDS:
             errors["party_organisation"] = _("%(org)s is not a party branch or group.") % {"org": org}
-        elif not Organisation.objects.visible_to(user).filter(pk=org.pk).exists():
+        elif not _party_organisation_reachable(org, resident.household, user):
             errors["party_organisation"] = _("%(org)s is outside your area.") % {"org": org}
     if errors:
         raise ValidationError(errors)
     if resident.registered_grid_id == resident.household.grid_id:
         resident.registered_grid = None
-    check_grid(user, resident.registered_grid, "registered_grid", required=False)
+    check_grid(user, resident.registered_grid, "registered_grid", required=False, in_area=False)
+
+
+def _party_organisation_reachable(org: Organisation, household: Household, user) -> bool:
+    """A member joins a cell on their own grid or above it (the village's branch), or one the user keeps."""
+    grid_path = household.grid.path if household.grid_id else ""
+    if grid_path and grid_path.startswith(org.unit.path):
+        return True
+    return Organisation.objects.visible_to(user).filter(pk=org.pk).exists()
 
 
 def _save_resident(resident: Resident, user) -> None:
@@ -342,7 +365,7 @@ def _save_resident(resident: Resident, user) -> None:
 def create_resident(*, by, household: Household, tags: Iterable[AttentionTag] = (), **fields) -> Resident:
     require(by, Capability.MANAGE_LEDGERS)
     with transaction.atomic():
-        household = Household.objects.visible_to(by).select_for_update().get(pk=household.pk)
+        household = lock_visible(Household, household.pk, by)
         if household.status != HouseholdStatus.ACTIVE:
             raise ValidationError({"household": _("The household is closed.")})
         resident = Resident(household=household, **{k: v for k, v in fields.items() if k in RESIDENT_FIELDS})
@@ -362,7 +385,7 @@ def update_resident(
 ) -> Resident:
     require(by, Capability.MANAGE_LEDGERS)
     with transaction.atomic():
-        resident = Resident.objects.visible_to(by).select_for_update().get(pk=resident.pk)
+        resident = lock_visible(Resident, resident.pk, by)
         before = snapshot(resident)
         before_tags = sorted(resident.tags.values_list("code", flat=True))
         for name, value in changes.items():
@@ -402,7 +425,7 @@ def set_resident_status(
     if on > timezone.localdate():
         raise ValidationError({"status_date": _("The date lies in the future.")})
     with transaction.atomic():
-        resident = Resident.objects.visible_to(by).select_for_update().get(pk=resident.pk)
+        resident = lock_visible(Resident, resident.pk, by)
         if resident.status == status:
             raise ValidationError({"status": _("The resident already has this status.")})
         if status == ResidentStatus.PRESENT and resident.household.status != HouseholdStatus.ACTIVE:
@@ -483,7 +506,7 @@ def _update_on_unit(obj, allowed: tuple[str, ...], *, by, **changes):
     require(by, Capability.MANAGE_LEDGERS)
     model = type(obj)
     with transaction.atomic():
-        obj = model.objects.visible_to(by).select_for_update().get(pk=obj.pk)
+        obj = lock_visible(model, obj.pk, by)
         before = snapshot(obj)
         for name, value in changes.items():
             if name not in allowed:

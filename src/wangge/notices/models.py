@@ -17,6 +17,8 @@ class NotificationKind(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
     REPORTED = "reported", _("New report")
     CLOSED = "closed", _("Closed")
+    KEY_PERSON_APPLIED = "key_person_apply", _("Key person listing to decide")
+    KEY_PERSON_DECIDED = "key_person_done", _("Key person listing decided")
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -20,9 +20,30 @@ def seed_cases(county):
         )
 
 
+def seed_ledger(county):
+    """The small ledger (households and residents in and out of 一格, one registered there from 乙一村),
+    plus a place and an organisation in 一格 itself: the ledger's own are on the villages."""
+    from wangge.ledger import services
+    from wangge.ledger.choices import OrganisationKind, PlaceKind
+    from wangge.ledger.testing import build_ledger_world
+
+    build_ledger_world(county)
+    admin = county.users.sysadmin
+    services.create_place(by=admin, unit=county.cell_a11, kind=PlaceKind.SHOP, name="一格小卖部")
+    services.create_organisation(
+        by=admin, unit=county.cell_a11, kind=OrganisationKind.PARTY_GROUP, name="一格党小组"
+    )
+
+
 # Resources whose rows the crafted county does not already hold: how to make a few, in and out of the
 # grid worker's scope. A new resource without rows in the county registers its maker here.
-SEEDS = {"cases": seed_cases}
+SEEDS = {
+    "cases": seed_cases,
+    "households": seed_ledger,
+    "residents": seed_ledger,
+    "places": seed_ledger,
+    "organisations": seed_ledger,
+}
 
 
 def seed(county, prefix):

@@ -1,0 +1,276 @@
+"""The filters of the ledger lists: households, residents, places and organisations.
+
+Each FilterSet runs on a queryset already passed through `visible_to(user)`, so a filter can only narrow
+what the user may see. A unit filter takes a unit code and means the unit with everything below it; for
+households and residents it follows dual-grid membership (lived in or registered in the subtree).
+A form with an error filters to nothing and shows the error, never the unfiltered list.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import reduce
+from operator import or_
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from wangge.core.forms import apply_service_errors
+from wangge.core.pii import normalise_id_number, normalise_phone
+from wangge.units.models import Unit
+
+from . import services
+from .choices import HouseholdStatus, OrganisationKind, PlaceKind, ResidentStatus
+from .models import AttentionTag, Household, Organisation, Place, Resident
+
+ANY_STATUS = "all"
+
+# What the one search box of the ledger index understands: an ID number, a phone number, or a name.
+_ID_LIKE = re.compile(r"^\d{15,17}[\dX]?$")
+_PHONE_LIKE = re.compile(r"^\d{7,12}$")
+# A blind index as it travels in a URL (see wangge.core.pii.blind_index).
+BLIND_KEY = re.compile(r"[0-9a-f]{40}")
+# The resident list's exact search travels as blind-index keys; these plaintext parameters never search.
+EXACT_SEARCH_KEYS = ("id_key", "phone_key")
+PLAINTEXT_SEARCH_PARAMS = ("id_number", "phone", "q")
+
+
+def classify_search(value: str) -> str:
+    """Which resident filter a free-text search means: "id_number", "phone" or "name"."""
+    value = (value or "").strip()
+    if _ID_LIKE.match(normalise_id_number(value)):
+        return "id_number"
+    if _PHONE_LIKE.match(normalise_phone(value).replace("-", "")):
+        return "phone"
+    return "name"
+
+
+def unit_path(code: str) -> str | None:
+    unit = Unit.objects.filter(code=(code or "").strip()).only("path").first()
+    return unit.path if unit else None
+
+
+def subtree_q(lookups, path: str) -> Q:
+    return reduce(or_, (Q(**{f"{lookup}__startswith": path}) for lookup in lookups))
+
+
+class LedgerFilterForm(forms.Form):
+    """Checks a unit code names a unit, so a mistyped code says so instead of listing nothing silently."""
+
+    def clean_unit(self):
+        code = (self.cleaned_data.get("unit") or "").strip()
+        if code and unit_path(code) is None:
+            raise ValidationError(_("No unit has the code %(code)s.") % {"code": code})
+        return code
+
+
+class LedgerFilterSet(django_filters.FilterSet):
+    """Common behaviour: a default status, and nothing (plus the error) when the form is invalid."""
+
+    unit_lookups: tuple[str, ...] = ("unit__path",)
+    default_status = ""
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and self.default_status and "status" not in data:
+            data = data.copy()
+            data["status"] = self.default_status
+        super().__init__(data, *args, **kwargs)
+
+    def filter_queryset(self, queryset):
+        if not self.form.is_valid():
+            return queryset.none()
+        return super().filter_queryset(queryset)
+
+    def filter_unit(self, qs, name, value):
+        path = unit_path(value) if value else None
+        return qs.filter(subtree_q(self.unit_lookups, path)) if path else qs
+
+    def filter_status(self, qs, name, value):
+        return qs if not value or value == ANY_STATUS else qs.filter(status=value)
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the user narrowed the list beyond the defaults (the filter panel then opens)."""
+        data = self.data or {}
+        return any(
+            value and name in self.filters and not (name == "status" and value == self.default_status)
+            for name, value in data.items()
+        )
+
+
+class HouseholdFilter(LedgerFilterSet):
+    q = django_filters.CharFilter(label=_("Household number or address"), method="filter_q")
+    unit = django_filters.CharFilter(
+        label=_("Unit code (with everything below it)"),
+        method="filter_unit",
+        help_text=_("Households living or registered there."),
+    )
+    is_rental = django_filters.BooleanFilter(
+        label=_("Rented out only"), method="filter_rental", widget=forms.CheckboxInput
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        choices=[*HouseholdStatus.choices, (ANY_STATUS, _("Any status"))],
+        method="filter_status",
+        empty_label=None,
+    )
+
+    unit_lookups = Household.scope_path_lookups
+    default_status = HouseholdStatus.ACTIVE
+
+    class Meta:
+        model = Household
+        fields = []
+        form = LedgerFilterForm
+
+    def filter_q(self, qs, name, value):
+        value = value.strip()
+        return qs.filter(Q(number__icontains=value) | Q(address__icontains=value)) if value else qs
+
+    def filter_rental(self, qs, name, value):
+        return qs.filter(is_rental=True) if value else qs
+
+
+class ResidentFilterForm(LedgerFilterForm):
+    """An exact search arrives as a blind-index key; anything but 40 lowercase hex digits is refused."""
+
+    def _clean_key(self, name):
+        value = (self.cleaned_data.get(name) or "").strip()
+        if value and not BLIND_KEY.fullmatch(value):
+            raise ValidationError(
+                _("This exact search is not valid (any more): search again by ID number or phone.")
+            )
+        return value
+
+    def clean_id_key(self):
+        return self._clean_key("id_key")
+
+    def clean_phone_key(self):
+        return self._clean_key("phone_key")
+
+
+class ResidentFilter(LedgerFilterSet):
+    """The GET filters of the resident list. There is no plaintext ID-number or phone filter: an exact
+    search is POSTed (ExactSearchForm) and comes back as the value's blind index (`id_key`, `phone_key`),
+    a keyed HMAC that is useless without the server's key, so no full number reaches a URL."""
+
+    name = django_filters.CharFilter(label=_("Name contains"), field_name="name", lookup_expr="icontains")
+    tag = django_filters.ModelChoiceFilter(
+        label=_("Attention tag"),
+        queryset=AttentionTag.objects.all(),
+        to_field_name="code",
+        field_name="tags",
+        empty_label=_("Any tag"),
+    )
+    unit = django_filters.CharFilter(
+        label=_("Unit code (with everything below it)"),
+        method="filter_unit",
+        help_text=_("People living or registered there."),
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        choices=[*ResidentStatus.choices, (ANY_STATUS, _("Any status"))],
+        method="filter_status",
+        empty_label=None,
+    )
+    id_key = django_filters.CharFilter(
+        label=_("Exact ID-number search"), field_name="id_number_index", widget=forms.HiddenInput
+    )
+    phone_key = django_filters.CharFilter(
+        label=_("Exact phone search"), field_name="phone_index", widget=forms.HiddenInput
+    )
+
+    unit_lookups = Resident.scope_path_lookups
+    default_status = ResidentStatus.PRESENT
+
+    class Meta:
+        model = Resident
+        fields = []
+        form = ResidentFilterForm
+
+
+class NoEchoTextInput(forms.TextInput):
+    """A text box that never writes the typed value back into the page: an ID number or phone typed
+    into the exact search appears in no response, not even next to the message naming its mistake."""
+
+    def format_value(self, value):
+        return None
+
+
+class ExactSearchForm(forms.Form):
+    """The exact search by ID number or phone, POSTed to the resident list (and the index's one box,
+    `q`, which classify_search routes to a name, an ID number or a phone). Valid values become
+    `search_params`: the GET parameters of the list to redirect to (a name, or blind-index keys)."""
+
+    q = forms.CharField(
+        label=_("Name, ID number or phone"),
+        required=False,
+        max_length=100,
+        widget=NoEchoTextInput(attrs={"autocomplete": "off"}),
+    )
+    id_number = forms.CharField(
+        label=_("ID number (exact)"),
+        required=False,
+        max_length=40,
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone (exact)"),
+        required=False,
+        max_length=30,
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        self.search_params: dict[str, str] = {}
+        q = (cleaned.get("q") or "").strip()
+        if q and not cleaned.get("id_number") and not cleaned.get("phone"):
+            kind = classify_search(q)
+            if kind == "name":
+                self.search_params = {"name": q}
+                return cleaned
+            cleaned[kind] = q
+        id_number, phone = cleaned.get("id_number"), cleaned.get("phone")
+        if not id_number and not phone:
+            raise ValidationError(_("Type a full ID number or phone number to search for."))
+        if id_number:
+            try:
+                self.search_params["id_key"] = services.identity(id_number, field="id_number").index
+            except ValidationError as exc:
+                apply_service_errors(self, exc)
+        if phone:
+            try:
+                self.search_params["phone_key"] = services.phone_and_index(phone, field="phone")[1]
+            except ValidationError as exc:
+                apply_service_errors(self, exc)
+        return cleaned
+
+
+class PlaceFilter(LedgerFilterSet):
+    q = django_filters.CharFilter(label=_("Name or address"), method="filter_q")
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=PlaceKind.choices, empty_label=_("Any kind"))
+    unit = django_filters.CharFilter(label=_("Unit code (with everything below it)"), method="filter_unit")
+
+    class Meta:
+        model = Place
+        fields = []
+        form = LedgerFilterForm
+
+    def filter_q(self, qs, name, value):
+        value = value.strip()
+        return qs.filter(Q(name__icontains=value) | Q(address__icontains=value)) if value else qs
+
+
+class OrganisationFilter(PlaceFilter):
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"), choices=OrganisationKind.choices, empty_label=_("Any kind")
+    )
+
+    class Meta:
+        model = Organisation
+        fields = []
+        form = LedgerFilterForm

@@ -1,0 +1,233 @@
+"""The ledger services: dual-grid membership, moves and statuses with history, personal data at rest."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+
+from wangge.core.audit import history_for
+from wangge.core.models import ChangeAction, ChangeLog
+from wangge.core.pii import blind_index
+from wangge.ledger import services
+from wangge.ledger.choices import ResidentStatus, Sex
+from wangge.ledger.models import Household, Resident
+from wangge.ledger.testing import make_id_number
+
+pytestmark = pytest.mark.django_db
+
+
+def numbers(queryset):
+    return set(queryset.values_list("number", flat=True))
+
+
+def names(queryset):
+    return set(queryset.values_list("name", flat=True))
+
+
+class TestDualGrid:
+    def test_a_household_registered_in_another_grid_belongs_to_both(self, ledger, county):
+        assert "B1-1" in numbers(Household.objects.visible_to(county.users.grid_worker))
+        assert "B1-1" in numbers(Household.objects.visible_to(county.users.village_b))
+        assert "孙丽" in names(Resident.objects.visible_to(county.users.grid_worker))
+        assert "孙丽" in names(Resident.objects.visible_to(county.users.village_b))
+
+    def test_the_other_villages_people_stay_out_of_sight(self, ledger, county):
+        assert names(Resident.objects.visible_to(county.users.village_b)) == {"孙丽"}
+        assert "A12-1" not in numbers(Household.objects.visible_to(county.users.grid_worker))
+
+    def test_a_resident_registered_elsewhere_is_seen_from_that_grid(self, ledger, county):
+        services.update_resident(
+            ledger.residents.zhao, by=county.users.sysadmin, registered_grid=county.grid_b1
+        )
+        assert "赵强" in names(Resident.objects.visible_to(county.users.village_b))
+        assert "A12-1" not in numbers(Household.objects.visible_to(county.users.village_b))
+
+    def test_registration_in_the_residence_grid_is_not_dual(self, ledger, county):
+        household = services.update_household(
+            ledger.households.a12_1, by=county.users.sysadmin, registered_grid=county.cell_a12
+        )
+        assert household.registered_grid is None
+
+    def test_department_users_see_no_ledger(self, ledger, county):
+        assert not Resident.objects.visible_to(county.users.department).exists()
+        assert not Household.objects.visible_to(county.users.department).exists()
+
+
+class TestHouseholds:
+    def test_a_grid_worker_cannot_place_a_household_outside_his_grid(self, county):
+        with pytest.raises(ValidationError) as exc:
+            services.create_household(
+                by=county.users.grid_worker, number="X-1", grid=county.cell_a12, address="二格9号"
+            )
+        assert "grid" in exc.value.message_dict
+        assert not Household.objects.filter(number="X-1").exists()
+
+    def test_a_household_lives_in_a_grid_not_a_village(self, county):
+        with pytest.raises(ValidationError) as exc:
+            services.create_household(
+                by=county.users.village_a, number="X-2", grid=county.village_a, address="村委会"
+            )
+        assert "not a current grid" in exc.value.message_dict["grid"][0]
+
+    def test_moving_keeps_history_and_takes_members_along(self, ledger, county):
+        household = services.move_household(
+            ledger.households.a11_1, county.cell_a12, by=county.users.village_a, note="搬到二格"
+        )
+        assert household.grid == county.cell_a12
+        assert "张伟" not in names(Resident.objects.visible_to(county.users.grid_worker))
+        moves = history_for(household).filter(action=ChangeAction.MOVE)
+        assert moves.filter(changes__grid_id=[county.cell_a11.pk, county.cell_a12.pk]).exists()
+        assert moves.filter(changes__note="搬到二格").exists()
+
+    def test_nobody_moves_a_household_out_of_their_own_reach(self, ledger, county):
+        with pytest.raises(ValidationError):
+            services.move_household(ledger.households.a11_1, county.grid_b1, by=county.users.grid_worker)
+        assert Household.objects.get(number="A11-1").grid == county.cell_a11
+
+    def test_a_landlord_needs_a_rented_household(self, county):
+        with pytest.raises(ValidationError) as exc:
+            services.create_household(
+                by=county.users.village_a,
+                number="X-3",
+                grid=county.cell_a11,
+                address="一格3号",
+                landlord_name="某人",
+            )
+        assert "is_rental" in exc.value.message_dict
+
+    def test_a_household_with_people_on_the_register_is_not_closed(self, ledger, county):
+        with pytest.raises(ValidationError) as exc:
+            services.close_household(ledger.households.a11_1, by=county.users.village_a)
+        assert "status" in exc.value.message_dict
+
+    def test_out_of_scope_households_cannot_be_edited(self, ledger, county):
+        with pytest.raises(Household.DoesNotExist):
+            services.update_household(ledger.households.a11_1, by=county.users.village_b, address="x")
+
+    def test_viewers_without_the_manage_capability_are_refused(self, ledger, county):
+        with pytest.raises(PermissionDenied):
+            services.update_household(ledger.households.a11_1, by=county.users.county, address="x")
+
+
+class TestResidents:
+    def test_birth_date_and_sex_come_from_the_id_number(self, ledger):
+        zhang = ledger.residents.zhang
+        assert zhang.birth_date == datetime.date(1970, 1, 1)
+        assert zhang.sex == Sex.MALE  # order code 111: odd
+        assert ledger.residents.li.sex == Sex.FEMALE  # 222: even
+
+    def test_a_mistyped_id_is_refused_with_the_rule(self, ledger, county):
+        good = make_id_number(born="19880808", order="771")
+        bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+        with pytest.raises(ValidationError) as exc:
+            services.create_resident(
+                by=county.users.village_a, household=ledger.households.a11_1, name="错号", id_number=bad
+            )
+        assert "GB 11643" in exc.value.message_dict["id_number"][0]
+        assert not Resident.objects.filter(name="错号").exists()
+
+    def test_one_id_number_is_one_person(self, ledger, county):
+        with pytest.raises(ValidationError) as exc:
+            services.create_resident(
+                by=county.users.village_a,
+                household=ledger.households.a12_1,
+                name="重复",
+                id_number=ledger.residents.zhang.id_number,
+            )
+        assert "张伟" in exc.value.message_dict["id_number"][0]
+
+    def test_a_duplicate_elsewhere_does_not_name_the_other_household(self, ledger, county):
+        with pytest.raises(ValidationError) as exc:
+            services.create_resident(
+                by=county.users.village_b,
+                household=ledger.households.b1_1,
+                name="重复",
+                id_number=ledger.residents.zhao.id_number,
+            )
+        message = exc.value.message_dict["id_number"][0]
+        assert "赵强" not in message and "A12-1" not in message
+
+    def test_moved_out_and_deceased_stay_with_their_history(self, ledger, county):
+        resident = services.set_resident_status(
+            ledger.residents.li,
+            ResidentStatus.DECEASED,
+            by=county.users.village_a,
+            on=datetime.date(2026, 3, 1),
+        )
+        assert Resident.objects.filter(pk=resident.pk, status=ResidentStatus.DECEASED).exists()
+        entry = history_for(resident).first()
+        assert entry.changes["status"] == ["present", "deceased"]
+        assert entry.user == county.users.village_a
+
+    def test_a_status_date_in_the_future_is_refused(self, ledger, county):
+        with pytest.raises(ValidationError) as exc:
+            services.set_resident_status(
+                ledger.residents.li,
+                ResidentStatus.MOVED_OUT,
+                by=county.users.village_a,
+                on=datetime.date.today() + datetime.timedelta(days=3),
+            )
+        assert "status_date" in exc.value.message_dict
+
+    def test_only_party_members_join_a_party_organisation(self, ledger, county):
+        with pytest.raises(ValidationError) as exc:
+            services.update_resident(
+                ledger.residents.li, by=county.users.village_a, party_organisation=ledger.branch
+            )
+        assert "party_organisation" in exc.value.message_dict
+
+    def test_tag_changes_are_in_the_history(self, ledger, county):
+        services.update_resident(
+            ledger.residents.zhang, by=county.users.village_a, tags=[ledger.tags["veteran"]]
+        )
+        entry = history_for(ledger.residents.zhang).first()
+        assert entry.changes["tags"] == [[], ["veteran"]]
+
+
+class TestPersonalDataAtRest:
+    def test_the_id_number_is_found_by_its_blind_index(self, ledger):
+        found = services.find_by_id_number(Resident.objects.all(), ledger.residents.zhang.id_number.lower())
+        assert list(found) == [ledger.residents.zhang]
+        assert list(services.find_by_phone(Resident.objects.all(), "138-0000-1234")) == [
+            ledger.residents.zhang
+        ]
+
+    def test_no_plaintext_id_or_phone_in_the_database(self, ledger):
+        zhang = ledger.residents.zhang
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id_number, phone, id_number_index FROM ledger_resident WHERE id = %s", [zhang.pk]
+            )
+            stored_id, stored_phone, index = cursor.fetchone()
+        assert zhang.id_number not in stored_id and stored_id.startswith("k1$")
+        assert "13800001234" not in stored_phone
+        assert index == blind_index("id_number", zhang.id_number)
+
+    def test_the_change_log_holds_masked_values_only(self, ledger, county):
+        services.update_resident(ledger.residents.zhang, by=county.users.village_a, phone="13811112222")
+        for entry in ChangeLog.objects.all():
+            text = str(entry.changes)
+            assert ledger.residents.zhang.id_number not in text
+            assert "13811112222" not in text and "13800001234" not in text
+        latest = history_for(ledger.residents.zhang).first()
+        assert latest.changes["phone"] == ["138****1234", "138****2222"]
+
+
+class TestEditsByTheGridWorker:
+    def test_a_party_member_of_the_village_branch_can_be_edited_from_the_grid(self, ledger, county):
+        zhao = services.update_resident(ledger.residents.zhao, by=county.users.grid_leader, occupation="农民")
+        assert zhao.party_organisation == ledger.branch
+
+    def test_a_registration_grid_elsewhere_does_not_block_edits(self, ledger, county):
+        sun = services.update_resident(ledger.residents.sun, by=county.users.village_b, occupation="教师")
+        assert sun.household.registered_grid == county.cell_a11
+
+    def test_a_closed_household_is_not_closed_twice(self, county):
+        household = services.create_household(
+            by=county.users.village_a, number="X-9", grid=county.cell_a11, address="一格9号"
+        )
+        services.close_household(household, by=county.users.village_a)
+        with pytest.raises(ValidationError) as exc:
+            services.close_household(household, by=county.users.village_a)
+        assert "already" in exc.value.message_dict["status"][0]
