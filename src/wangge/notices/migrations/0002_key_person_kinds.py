@@ -4,15 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notices', '0001_initial'),
+        ("notices", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('dispatched', 'New dispatch'), ('escalated', 'Escalated to you'), ('returned', 'Dispatch returned'), ('submitted', 'Awaiting your check'), ('check_failed', 'Sent back for rework'), ('urged', 'Urged'), ('due_soon', 'Deadline near'), ('overdue', 'Overdue'), ('extension', 'Extension'), ('reopened', 'Reopened'), ('reported', 'New report'), ('closed', 'Closed'), ('key_person_apply', 'Key person listing to decide'), ('key_person_done', 'Key person listing decided')], max_length=16, verbose_name='kind'),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("dispatched", "New dispatch"),
+                    ("escalated", "Escalated to you"),
+                    ("returned", "Dispatch returned"),
+                    ("submitted", "Awaiting your check"),
+                    ("check_failed", "Sent back for rework"),
+                    ("urged", "Urged"),
+                    ("due_soon", "Deadline near"),
+                    ("overdue", "Overdue"),
+                    ("extension", "Extension"),
+                    ("reopened", "Reopened"),
+                    ("reported", "New report"),
+                    ("closed", "Closed"),
+                    ("key_person_apply", "Key person listing to decide"),
+                    ("key_person_done", "Key person listing decided"),
+                ],
+                max_length=16,
+                verbose_name="kind",
+            ),
         ),
     ]
