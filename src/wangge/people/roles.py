@@ -49,7 +49,13 @@ _MANAGERS = {Capability.VIEW_UNITS, Capability.MANAGE_UNITS, Capability.MANAGE_P
 _CASE_WORK = {Capability.REPORT_CASES, Capability.HANDLE_CASES}
 _LEDGER_WORK = {Capability.VIEW_LEDGERS, Capability.MANAGE_LEDGERS}
 _FIELD = {Capability.VIEW_UNITS, *_CASE_WORK, *_LEDGER_WORK}
-_DESK = {*_MANAGERS, *_CASE_WORK, Capability.VIEW_LEDGERS, Capability.SUPERVISE_CASES, Capability.PUBLISH_CASES}
+_DESK = {
+    *_MANAGERS,
+    *_CASE_WORK,
+    Capability.VIEW_LEDGERS,
+    Capability.SUPERVISE_CASES,
+    Capability.PUBLISH_CASES,
+}
 # Who works with named people day to day keeps the ledgers and sees their numbers; the county centre
 # works on aggregates, part-time workers, instructors and liaison cadres on what the grid's staff pass on.
 _PERSONAL = {Capability.MANAGE_LEDGERS, Capability.VIEW_PERSONAL_DATA}

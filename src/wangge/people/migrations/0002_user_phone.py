@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0001_initial'),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='phone',
-            field=models.CharField(blank=True, max_length=32, verbose_name='work phone'),
+            model_name="user",
+            name="phone",
+            field=models.CharField(blank=True, max_length=32, verbose_name="work phone"),
         ),
     ]
