@@ -1,6 +1,8 @@
 import pytest
+from rest_framework.test import APIClient
 
 from wangge.core.testing import PASSWORD, build_test_county
+from wangge.people.models import User
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +43,20 @@ def ledger(county):
     from wangge.ledger.testing import build_ledger_world
 
     return build_ledger_world(county)
+
+
+@pytest.fixture
+def api():
+    """`api(user)`: an APIClient signed in as a fresh copy of `user` (so no scope is cached across
+    calls); `api()` is anonymous."""
+
+    def _api(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(User.objects.get(pk=user.pk))
+        return client
+
+    return _api
 
 
 @pytest.fixture

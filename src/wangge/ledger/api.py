@@ -3,18 +3,22 @@
 Lists start from `visible_to(request.user)` (territorial posts, dual-grid membership); one record out of
 scope answers 404 like a missing one. The caller needs VIEW_LEDGERS: department users and users without
 a post get 403, an anonymous caller 401. ID numbers and phones are always masked (see serializers); an
-exact search by ID number or phone goes through the blind index (`services.find_by_*`).
+exact search by ID number or phone is a POST to `…/search/` (the number never goes into a URL, where
+access logs and proxies would keep it) and goes through the blind index (`services.find_by_*`).
 """
 
 from __future__ import annotations
 
-from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers as drf_serializers
 from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
 
 from wangge.api.authentication import AUTHENTICATION_CLASSES
 from wangge.api.pagination import BoundedLimitOffsetPagination
@@ -64,24 +68,73 @@ class CanViewLedgers(HasActivePost):
 # --- filters ----------------------------------------------------------------------------------------
 
 
-class ExactSearchForm(forms.Form):
-    """An exact-value search names what is wrong with the value (400) instead of silently finding nothing."""
+class ExactSearchSerializer(drf_serializers.Serializer):
+    """One exact value to find through the blind index; a malformed value is named (400), not just unfound."""
 
-    def clean_id_number(self):
-        value = normalise_id_number(self.cleaned_data.get("id_number") or "")
+    id_number = drf_serializers.CharField(required=False, allow_blank=True, help_text=_("An ID number."))
+    phone = drf_serializers.CharField(required=False, allow_blank=True, help_text=_("A phone number."))
+
+    def validate_id_number(self, value):
+        value = normalise_id_number(value)
         problem = id_number_problem(value) if value else None
         if problem:
-            raise ValidationError(problem)
+            raise drf_serializers.ValidationError(problem)
         return value
 
-    def clean_phone(self):
-        value = (self.cleaned_data.get("phone") or "").strip()
+    def validate_phone(self, value):
+        value = value.strip()
         if not value:
             return value
         try:
             return validate_phone(value)
         except ValidationError as exc:
-            raise ValidationError(exc.message_dict["phone"]) from exc
+            raise drf_serializers.ValidationError(exc.message_dict["phone"]) from exc
+
+    def validate(self, attrs):
+        given = [key for key in ("id_number", "phone") if attrs.get(key)]
+        if len(given) != 1:
+            raise drf_serializers.ValidationError(_("Give exactly one of an ID number or a phone number."))
+        return attrs
+
+
+# Exact searches return what one number can match; more than this means the number is shared widely.
+SEARCH_LIMIT = 100
+
+
+class ExactSearchMixin:
+    """POST …/search/ {"id_number": …} or {"phone": …}: the number travels in the body, never in a URL.
+
+    A number in the query string of the list is refused with a pointer here, so a client that puts it
+    there learns before a proxy log keeps it.
+    """
+
+    exact_search_fields = {"id_number": "id_number_index", "phone": "phone_index"}
+
+    def list(self, request, *args, **kwargs):
+        if leaked := [key for key in ("id_number", "phone") if key in request.query_params]:
+            raise ApiValidationError(
+                {
+                    key: _("Send exact numbers by POST to the search endpoint, never in a URL.")
+                    for key in leaked
+                }
+            )
+        return super().list(request, *args, **kwargs)
+
+    @action(detail=False, methods=["post"])
+    def search(self, request):
+        search = ExactSearchSerializer(data=request.data)
+        search.is_valid(raise_exception=True)
+        queryset = self.get_queryset()
+        if id_number := search.validated_data.get("id_number"):
+            if "id_number" not in self.exact_search_fields:
+                raise ApiValidationError({"id_number": _("This list cannot be searched by ID number.")})
+            queryset = services.find_by_id_number(queryset, id_number)
+        else:
+            queryset = services.find_by_phone(
+                queryset, search.validated_data["phone"], field=self.exact_search_fields["phone"]
+            )
+        rows = queryset[:SEARCH_LIMIT]
+        return Response(self.get_serializer(rows, many=True).data)
 
 
 class LedgerFilterSet(filters.FilterSet):
@@ -125,9 +178,6 @@ class HouseholdFilterSet(LedgerFilterSet):
     status = status_filter(HouseholdStatus.choices, _("Default: active; `all` for any status."))
     is_rental = filters.BooleanFilter(help_text=_("Rented-out households (出租屋) only, or none of them."))
     address = filters.CharFilter(lookup_expr="icontains", help_text=_("Part of the address."))
-    phone = filters.CharFilter(
-        method="filter_phone", help_text=_("The landlord's phone, exact (searched through its blind index).")
-    )
 
     unit_lookups = Household.scope_path_lookups
     default_status = HouseholdStatus.ACTIVE
@@ -135,10 +185,6 @@ class HouseholdFilterSet(LedgerFilterSet):
     class Meta:
         model = Household
         fields: list[str] = []
-        form = ExactSearchForm
-
-    def filter_phone(self, queryset, name, value):
-        return services.find_by_phone(queryset, value, field="landlord_phone_index")
 
 
 class ResidentFilterSet(LedgerFilterSet):
@@ -157,28 +203,12 @@ class ResidentFilterSet(LedgerFilterSet):
     household = filters.CharFilter(field_name="household__number", help_text=_("Household number."))
     residence_type = filters.ChoiceFilter(choices=ResidenceType.choices)
     political_status = filters.ChoiceFilter(choices=PoliticalStatus.choices)
-    id_number = filters.CharFilter(
-        method="filter_id_number",
-        help_text=_("An ID number, exact (searched through its blind index; the answer stays masked)."),
-    )
-    phone = filters.CharFilter(
-        method="filter_phone",
-        help_text=_("A phone number, exact (searched through its blind index; the answer stays masked)."),
-    )
-
     unit_lookups = Resident.scope_path_lookups
     default_status = ResidentStatus.PRESENT
 
     class Meta:
         model = Resident
         fields: list[str] = []
-        form = ExactSearchForm
-
-    def filter_id_number(self, queryset, name, value):
-        return services.find_by_id_number(queryset, value)
-
-    def filter_phone(self, queryset, name, value):
-        return services.find_by_phone(queryset, value)
 
 
 class PlaceFilterSet(LedgerFilterSet):
@@ -227,17 +257,29 @@ class LedgerViewSet(viewsets.ReadOnlyModelViewSet):
         + MASKING_NOTE,
         responses={200: s.HouseholdSerializer(many=True), **REFUSALS},
     ),
+    search=extend_schema(
+        summary="Find households by the landlord's exact phone",
+        description='POST {"phone": …}: the number travels in the body, never in a URL. At most '
+        f"{SEARCH_LIMIT} households in the caller's area. " + MASKING_NOTE,
+        request=ExactSearchSerializer,
+        responses={
+            200: s.HouseholdSerializer(many=True),
+            400: OpenApiResponse(description="A malformed value, named."),
+            **REFUSALS,
+        },
+    ),
     retrieve=extend_schema(
         summary="Read one household by its number",
         description="A household outside the caller's area answers 404, like a missing one. " + MASKING_NOTE,
     ),
 )
 @extend_schema(tags=["ledgers"])
-class HouseholdViewSet(LedgerViewSet):
+class HouseholdViewSet(ExactSearchMixin, LedgerViewSet):
     """户. A household outside the caller's area answers 404, exactly like a missing one."""
 
     serializer_class = s.HouseholdSerializer
     filterset_class = HouseholdFilterSet
+    exact_search_fields = {"phone": "landlord_phone_index"}
     lookup_field = "number"
     lookup_value_regex = r"[^/]+"
 
@@ -254,8 +296,19 @@ class HouseholdViewSet(LedgerViewSet):
     list=extend_schema(
         summary="List residents",
         description="People living or registered in the caller's area (dual grid), on the register by "
-        "default; `id_number` and `phone` search by exact value. " + MASKING_NOTE,
+        "default. " + MASKING_NOTE,
         responses={200: s.ResidentSerializer(many=True), **REFUSALS},
+    ),
+    search=extend_schema(
+        summary="Find residents by exact ID number or phone",
+        description='POST {"id_number": …} or {"phone": …}: the number travels in the body, never '
+        f"in a URL. At most {SEARCH_LIMIT} residents in the caller's area. " + MASKING_NOTE,
+        request=ExactSearchSerializer,
+        responses={
+            200: s.ResidentSerializer(many=True),
+            400: OpenApiResponse(description="A malformed value, named."),
+            **REFUSALS,
+        },
     ),
     retrieve=extend_schema(
         summary="Read one resident",
@@ -263,7 +316,7 @@ class HouseholdViewSet(LedgerViewSet):
     ),
 )
 @extend_schema(tags=["ledgers"])
-class ResidentViewSet(LedgerViewSet):
+class ResidentViewSet(ExactSearchMixin, LedgerViewSet):
     """人. A resident outside the caller's area answers 404, exactly like a missing one."""
 
     serializer_class = s.ResidentSerializer

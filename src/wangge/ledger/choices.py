@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class HouseholdStatus(models.TextChoices):
@@ -22,7 +23,7 @@ class Relation(models.TextChoices):
     CHILD = "child", _("Child")
     CHILD_IN_LAW = "child_in_law", _("Son- or daughter-in-law")
     GRANDCHILD = "grandchild", _("Grandchild")
-    PARENT = "parent", _("Parent")
+    PARENT = "parent", pgettext_lazy("relation", "Parent")
     GRANDPARENT = "grandparent", _("Grandparent")
     SIBLING = "sibling", _("Sibling")
     TENANT = "tenant", _("Tenant")
