@@ -228,6 +228,10 @@ MEDIA_ROOT = Path(os.environ.get("WANGGE_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 WANGGE_MAX_UPLOAD_BYTES = int(os.environ.get("WANGGE_MAX_UPLOAD_MB", "10")) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = WANGGE_MAX_UPLOAD_BYTES + 1024 * 1024
+# A ledger file of a whole township (100,000 rows) is ~8 MB as .xlsx and ~15 MB as .csv.
+WANGGE_MAX_IMPORT_BYTES = int(os.environ.get("WANGGE_MAX_IMPORT_MB", "50")) * 1024 * 1024
+# An uploaded ledger file that was checked but never imported is deleted after this many hours.
+WANGGE_IMPORT_KEEP_HOURS = int(os.environ.get("WANGGE_IMPORT_KEEP_HOURS", "72"))
 # Photos per step (staff) and per report (residents, no account), and pixels per photo: a small file
 # can still decode into a huge image.
 WANGGE_MAX_PHOTOS_PER_STEP = int(os.environ.get("WANGGE_MAX_PHOTOS_PER_STEP", "9"))
@@ -247,6 +251,7 @@ WANGGE_PUBLIC_TRACK_RATE = os.environ.get("WANGGE_PUBLIC_TRACK_RATE", "60/hour")
 WANGGE_WORKER_SWEEPS = [
     "wangge.cases.sweeps.sweep_overdue",
     "wangge.cases.sweeps.sweep_due_soon",
+    "wangge.ledger.sweeps.discard_stale_uploads",
 ]
 # A stage deadline within this many working days shows yellow (临期) and triggers one reminder.
 WANGGE_DUE_SOON_WORKING_DAYS = float(os.environ.get("WANGGE_DUE_SOON_WORKING_DAYS", "1"))

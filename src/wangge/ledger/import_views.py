@@ -73,7 +73,7 @@ class UploadForm(forms.Form):
         self.fields["unit"].help_text = _("Rows may only name grids and units inside this unit.")
         if units:
             self.fields["unit"].initial = units[0].pk
-        limit = settings.WANGGE_MAX_UPLOAD_BYTES // (1024 * 1024)
+        limit = settings.WANGGE_MAX_IMPORT_BYTES // (1024 * 1024)
         self.fields["file"].help_text = _(
             "At most %(size)s MB; row 1 holds the template's column headers."
         ) % {"size": limit}

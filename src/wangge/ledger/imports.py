@@ -981,7 +981,7 @@ def start_run(upload, kind: str, *, user, unit) -> ImportRun:
     suffix = Path(upload.name or "").suffix.lower()
     if suffix.lstrip(".") not in FORMATS:
         raise ValidationError({"file": _("Only .xlsx and .csv files can be imported.")})
-    limit = settings.WANGGE_MAX_UPLOAD_BYTES
+    limit = settings.WANGGE_MAX_IMPORT_BYTES
     if upload.size > limit:
         raise ValidationError(
             {"file": _("The file is larger than %(size)s MB.") % {"size": limit // (1024 * 1024)}}

@@ -659,7 +659,7 @@ class TestPages:
         response = upload(client, text_file, HOUSEHOLDS)
         assert response.status_code == 200 and not ImportRun.objects.exists()
         assert ".xlsx" in response.content.decode()
-        settings.WANGGE_MAX_UPLOAD_BYTES = 10
+        settings.WANGGE_MAX_IMPORT_BYTES = 10
         response = upload(client, write_xlsx(tmp_path / "h.xlsx", HOUSEHOLDS, []), HOUSEHOLDS)
         assert response.status_code == 200 and not ImportRun.objects.exists()
         assert not (media_root / "imports").exists() or not any((media_root / "imports").iterdir())
