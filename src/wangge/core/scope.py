@@ -27,6 +27,17 @@ class Scope:
     # a department user sees the cases assigned to the department, not every case under its unit.
     department_ids: frozenset[int] = field(default_factory=frozenset)
     territorial_paths: tuple[str, ...] = ()
+    # (role, unit path) of every active post: a right reaches only the subtrees of the posts whose role
+    # grants it, not every subtree the user sees through some other post.
+    posts: tuple[tuple[str, str], ...] = ()
+
+    def paths_for(self, capability: str) -> tuple[str, ...]:
+        """The subtrees where `capability` holds: those of the posts whose role grants it."""
+        from wangge.people.roles import ROLE_CAPABILITIES
+
+        return minimal_prefixes(
+            path for role, path in self.posts if capability in ROLE_CAPABILITIES.get(role, frozenset())
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -78,6 +89,7 @@ def scope_for(user) -> Scope:
         roles=roles,
         department_ids=frozenset(dept for _, _, dept in posts if dept),
         territorial_paths=minimal_prefixes(path for role, path, _ in posts if role != Role.DEPARTMENT_USER),
+        posts=tuple((role, path) for role, path, _ in posts),
     )
     user._wangge_scope = scope
     return scope

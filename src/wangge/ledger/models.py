@@ -50,17 +50,34 @@ from .choices import (
 
 
 class LedgerQuerySet(ScopedQuerySet):
-    """Ledger rows are seen through territorial posts only, and through every path in `scope_path_lookups`."""
+    """Ledger rows are seen through territorial posts only, and through every path in `scope_path_lookups`.
 
-    def visible_to(self, user):
+    With `capability`, only the posts whose role grants it count: a county-centre post plus a grid post
+    lets a user read the county but keep (or unmask) the ledger of that one grid only.
+    """
+
+    def visible_to(self, user, capability: str | None = None):
         scope = scope_for(user)
         if scope.is_global:
             return self
-        paths = scope.territorial_paths
+        paths = scope.paths_for(capability) if capability else scope.territorial_paths
         if not paths:
             return self.none()
         lookups = getattr(self.model, "scope_path_lookups", (self.model.scope_path_lookup,))
         return self.filter(reduce(or_, (scope.path_q(lookup, paths) for lookup in lookups)))
+
+    def writable_by(self, user):
+        """Rows the user keeps: where the record lives (`scope_path_lookup`: the residence grid, not the
+        registration grid) lies under a post that grants MANAGE_LEDGERS. Registration-grid staff read."""
+        from wangge.people.roles import Capability
+
+        scope = scope_for(user)
+        if scope.is_global:
+            return self
+        paths = scope.paths_for(Capability.MANAGE_LEDGERS)
+        if not paths:
+            return self.none()
+        return self.filter(scope.path_q(self.model.scope_path_lookup, paths))
 
 
 class AttentionTag(models.Model):

@@ -24,8 +24,19 @@ PERSONAL_FIELDS = {
 }
 
 
-def can_unmask(user) -> bool:
-    return user is not None and user.is_authenticated and user.has_capability(Capability.VIEW_PERSONAL_DATA)
+def can_unmask(user, obj=None) -> bool:
+    """Whether the user may see personal numbers unmasked — of `obj` when given: the record must lie under
+    a post whose role grants VIEW_PERSONAL_DATA (a second post elsewhere does not lend its right)."""
+    if user is None or not user.is_authenticated or not user.has_capability(Capability.VIEW_PERSONAL_DATA):
+        return False
+    if obj is None or user.scope.is_global:
+        return True
+    return unmaskable(type(obj).objects.filter(pk=obj.pk), user).exists()
+
+
+def unmaskable(queryset, user):
+    """The rows of a ledger queryset whose numbers the user may see unmasked."""
+    return queryset.visible_to(user, Capability.VIEW_PERSONAL_DATA)
 
 
 def masked(value: str, field: str) -> str:
@@ -45,7 +56,7 @@ class Shown:
 
 def personal_values(obj, fields: list[str], user, *, reveal: bool) -> dict[str, Shown]:
     """The object's personal fields, unmasked (and the view logged) when `reveal` and the role allows."""
-    unmask = reveal and can_unmask(user)
+    unmask = reveal and can_unmask(user, obj)
     present = [f for f in fields if getattr(obj, f, "")]
     if unmask and present:
         log_personal_data_access(user, [obj], present, AccessPurpose.VIEW)

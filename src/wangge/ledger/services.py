@@ -100,15 +100,16 @@ def require(user, capability: str) -> None:
         raise PermissionDenied(_("Your role does not allow this."))
 
 
-def ledger_units(user):
-    """The current units whose ledgers the user keeps: the territorial subtrees of their posts."""
+def ledger_units(user, capability: str = Capability.MANAGE_LEDGERS):
+    """The current units where `capability` holds for the user (by default: whose ledgers they keep)."""
     scope = user.scope
     units = Unit.objects.current()
     if scope.is_global:
         return units
-    if not scope.territorial_paths:
+    paths = scope.paths_for(capability)
+    if not paths:
         return units.none()
-    return units.filter(scope.path_q("path", scope.territorial_paths))
+    return units.filter(scope.path_q("path", paths))
 
 
 def check_grid(user, unit: Unit | None, field: str, *, required: bool = True, in_area: bool = True) -> None:
@@ -133,19 +134,23 @@ def check_unit(user, unit: Unit | None, field: str = "unit") -> None:
 
 
 def lock_visible(model, pk, user):
-    """Lock the bare row, then check the user may see it (DoesNotExist, like a missing row, if not).
+    """Lock the bare row after checking the user keeps it: DoesNotExist (like a missing row) when they
+    cannot see it, PermissionDenied when they see it but do not keep it (registration-grid staff, or a
+    post without MANAGE_LEDGERS there).
 
     The scope filter joins the optional registration grids; PostgreSQL refuses FOR UPDATE on the
     nullable side of an outer join, and a lock should hold one row anyway (decision 0004).
     """
-    if not model.objects.visible_to(user).filter(pk=pk).exists():
-        raise model.DoesNotExist
+    if not model.objects.writable_by(user).filter(pk=pk).exists():
+        if not model.objects.visible_to(user).filter(pk=pk).exists():
+            raise model.DoesNotExist
+        raise PermissionDenied(_("This record is kept where it lives; you may read it but not change it."))
     return model.objects.select_for_update().get(pk=pk)
 
 
 def _still_visible(obj, user) -> None:
     """After a write: the row must still be inside the actor's scope, or the whole step is undone."""
-    if not type(obj).objects.visible_to(user).filter(pk=obj.pk).exists():
+    if not type(obj).objects.writable_by(user).filter(pk=obj.pk).exists():
         raise PermissionDenied(_("The change would move the record outside your area."))
 
 

@@ -231,3 +231,47 @@ class TestEditsByTheGridWorker:
         with pytest.raises(ValidationError) as exc:
             services.close_household(household, by=county.users.village_a)
         assert "already" in exc.value.message_dict["status"][0]
+
+
+class TestRightsFollowThePostThatGrantsThem:
+    """A county-centre post (reads the county, no numbers) plus a grid post (keeps one grid, numbers)."""
+
+    @pytest.fixture
+    def both(self, county):
+        from wangge.core.testing import make_user
+        from wangge.people.roles import Role
+
+        return make_user(
+            "both", (county.county, Role.COUNTY_COMMAND), (county.cell_a11, Role.GRID_WORKER_FULL_TIME)
+        )
+
+    def test_numbers_unmask_only_under_the_grid_post(self, ledger, both):
+        from wangge.ledger.privacy import can_unmask
+
+        assert can_unmask(both, ledger.residents.zhang)
+        assert not can_unmask(both, ledger.residents.zhao)  # 二格: seen through the county post only
+
+    def test_writes_reach_only_the_grid_post(self, ledger, both):
+        services.update_household(ledger.households.a11_1, by=both, address="一格1号之一")
+        with pytest.raises(PermissionDenied):
+            services.update_household(ledger.households.a12_1, by=both, address="x")
+        assert Household.objects.get(number="A12-1").address == "二格1号"
+
+    def test_the_grids_for_new_records_are_the_kept_ones(self, ledger, both, county):
+        assert set(services.ledger_units(both).values_list("code", flat=True)) == {county.cell_a11.code}
+
+
+class TestRegistrationGridStaffRead:
+    def test_they_see_the_household_but_do_not_change_it(self, ledger, county):
+        # B1-1 lives in 乙一村 and is registered in 一格: the grid worker of 一格 reads, 乙一村 keeps.
+        assert Household.objects.visible_to(county.users.grid_worker).filter(number="B1-1").exists()
+        with pytest.raises(PermissionDenied):
+            services.update_household(ledger.households.b1_1, by=county.users.grid_worker, address="x")
+        with pytest.raises(PermissionDenied):
+            services.set_resident_status(
+                ledger.residents.sun, ResidentStatus.DECEASED, by=county.users.grid_worker
+            )
+        with pytest.raises(PermissionDenied):
+            services.create_resident(
+                by=county.users.grid_worker, household=ledger.households.b1_1, name="新人"
+            )
