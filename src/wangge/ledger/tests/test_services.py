@@ -68,7 +68,7 @@ class TestHouseholds:
             services.create_household(
                 by=county.users.village_a, number="X-2", grid=county.village_a, address="村委会"
             )
-        assert "not a current grid" in exc.value.message_dict["grid"][0]
+        assert "甲一村" in exc.value.message_dict["grid"][0]
 
     def test_moving_keeps_history_and_takes_members_along(self, ledger, county):
         household = services.move_household(
@@ -230,7 +230,7 @@ class TestEditsByTheGridWorker:
         services.close_household(household, by=county.users.village_a)
         with pytest.raises(ValidationError) as exc:
             services.close_household(household, by=county.users.village_a)
-        assert "already" in exc.value.message_dict["status"][0]
+        assert "已经销户" in exc.value.message_dict["status"][0]
 
 
 class TestRightsFollowThePostThatGrantsThem:
