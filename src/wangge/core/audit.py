@@ -34,8 +34,14 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
         value = f.value_from_object(instance)
         if isinstance(f, EncryptedTextField):
             value = mask_personal_value(value) if value else value
+        elif f.name in getattr(instance, "audit_year_only", ()) and value and _holds_id_number(instance):
+            value = value.year  # with the masked ID, the full date would give the number back
         data[f.attname] = DjangoJSONEncoder().default(value) if not _is_json_native(value) else value
     return data
+
+
+def _holds_id_number(instance) -> bool:
+    return bool(getattr(instance, "id_number", ""))
 
 
 def _is_json_native(value) -> bool:

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import os
 import re
+import unicodedata
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -32,8 +33,8 @@ from django.utils.translation import gettext as _
 ASSOCIATED_DATA = b"wangge-pii-v1"
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CODES = "10X98765432"  # GB 11643: check code for (Σ digit × weight) mod 11
-ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
-MOBILE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
+MOBILE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 class PersonalDataError(ValueError):
@@ -94,11 +95,13 @@ def blind_index(kind: str, value: str) -> str:
 
 
 def normalise_id_number(value: str) -> str:
-    return re.sub(r"\s+", "", value or "").upper()
+    """Upper case without spaces, and full-width digits (全角, from Chinese input methods) made ASCII, so
+    one number has one blind index however it was typed."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or "")).upper()
 
 
 def normalise_phone(value: str) -> str:
-    digits = re.sub(r"[\s\-()]", "", value or "")
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", value or ""))
     for prefix in ("+86", "0086", "86"):
         if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
             return digits[len(prefix) :]
@@ -148,7 +151,7 @@ def validate_id_number(value: str, field: str = "id_number") -> str:
 def validate_phone(value: str, field: str = "phone") -> str:
     """A mobile (11 digits from 13–19) or a landline with area code; returns the normalised digits."""
     phone = normalise_phone(value)
-    if MOBILE_PATTERN.match(phone) or re.fullmatch(r"0\d{2,3}-?\d{7,8}", phone):
+    if MOBILE_PATTERN.match(phone) or re.fullmatch(r"0[0-9]{2,3}-?[0-9]{7,8}", phone):
         return phone
     raise ValidationError(
         {field: _("A phone number is an 11-digit mobile number or a landline with area code.")}

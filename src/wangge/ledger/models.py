@@ -211,6 +211,8 @@ class Resident(TimeStampedModel):
         "registered_grid__path",
         "household__registered_grid__path",
     )
+    # The masked ID hides exactly the county digits and the birth date: the change log keeps the year.
+    audit_year_only = ("birth_date",)
     objects = LedgerQuerySet.as_manager()
 
     class Meta:

@@ -10,6 +10,7 @@ bulk path so a row is judged by the same rules either way.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -33,6 +34,9 @@ from wangge.units.models import Unit
 
 from .choices import PARTY_ORGANISATION_KINDS, PARTY_STATUSES, HouseholdStatus, ResidentStatus, Sex
 from .models import AttentionTag, Household, Organisation, Place, Resident
+
+# Household numbers go into URLs and file names: nothing that needs escaping.
+HOUSEHOLD_NUMBER = re.compile(r"[0-9A-Za-z_-]{1,40}")
 
 ID_INDEX_KIND = "id_number"
 PHONE_INDEX_KIND = "phone"
@@ -222,6 +226,8 @@ def _validate_household(household: Household, user) -> None:
     errors = {}
     if not household.number.strip():
         errors["number"] = _("A household needs a number.")
+    elif not HOUSEHOLD_NUMBER.fullmatch(household.number.strip()):
+        errors["number"] = _("A household number is made of letters, digits, '-' and '_' only.")
     if not household.address.strip():
         errors["address"] = _("A household needs an address.")
     if (household.lng is None) != (household.lat is None):
@@ -283,9 +289,10 @@ def update_household(household: Household, *, by, **changes) -> Household:
 
 def move_household(household: Household, grid: Unit, *, by, note: str = "") -> Household:
     """搬迁: the household now lives in another grid; its members move with it, history stays."""
-    household = update_household(household, by=by, grid=grid)
-    if note:
-        record_change(household, ChangeAction.MOVE, by, {"note": note})
+    with transaction.atomic():
+        household = update_household(household, by=by, grid=grid)
+        if note:
+            record_change(household, ChangeAction.MOVE, by, {"note": note})
     return household
 
 
@@ -375,6 +382,9 @@ def create_resident(*, by, household: Household, tags: Iterable[AttentionTag] = 
             raise ValidationError({"household": _("The household is closed.")})
         resident = Resident(household=household, **{k: v for k, v in fields.items() if k in RESIDENT_FIELDS})
         _validate_resident(resident, by)
+        earlier = _earlier_record(resident)
+        if earlier is not None:
+            return _transfer_in(earlier, resident, tags, by)
         _save_resident(resident, by)
         if tags:
             resident.tags.set(tags)
@@ -383,6 +393,37 @@ def create_resident(*, by, household: Household, tags: Iterable[AttentionTag] = 
         after["tags"] = sorted(t.code for t in tags)
         record_change(resident, ChangeAction.CREATE, by, {"after": after})
     return resident
+
+
+def _earlier_record(resident: Resident) -> Resident | None:
+    """The record of a person who moved out somewhere and now registers here (迁入): one person keeps one
+    record and its history. A deceased person's number is refused; one on a register elsewhere is the
+    duplicate that _save_resident reports."""
+    if not resident.id_number_index:
+        return None
+    earlier = Resident.objects.filter(id_number_index=resident.id_number_index).first()
+    if earlier is None or earlier.status == ResidentStatus.PRESENT:
+        return None
+    if earlier.status == ResidentStatus.DECEASED:
+        raise ValidationError({"id_number": _("This ID number belongs to a person registered as deceased.")})
+    return earlier
+
+
+def _transfer_in(earlier: Resident, arriving: Resident, tags, by) -> Resident:
+    earlier = Resident.objects.select_for_update().get(pk=earlier.pk)
+    before = snapshot(earlier)
+    for name in RESIDENT_FIELDS:
+        setattr(earlier, name, getattr(arriving, name))
+    earlier.household = arriving.household
+    earlier.status, earlier.status_date = ResidentStatus.PRESENT, timezone.localdate()
+    earlier.save()
+    if tags:
+        earlier.tags.set(tags)
+    _still_visible(earlier, by)
+    changed = diff(before, snapshot(earlier))
+    changed["note"] = _("Moved in (迁入) from another household")
+    record_change(earlier, ChangeAction.MOVE, by, changed)
+    return earlier
 
 
 def update_resident(
@@ -446,6 +487,10 @@ def set_resident_status(
         resident.status, resident.status_date = status, on
         resident.save(update_fields=["status", "status_date", "updated_at"])
         record_change(resident, ChangeAction.UPDATE, by, changed)
+        if status == ResidentStatus.DECEASED:
+            from .specials import close_on_death  # specials builds on this module
+
+            close_on_death(resident, by=by)
     return resident
 
 

@@ -153,6 +153,8 @@ def _validate_record(record, kind: str, resident: Resident, *, creating: bool) -
         if record.resettlement and not record.resettled:
             errors.setdefault("resettled", _("Tick “resettled” when the resettlement is described."))
     elif kind == "community_correction":
+        if record.start_date and record.start_date > today:
+            errors.setdefault("start_date", _("The correction start date lies in the future."))
         if record.start_date and record.end_date and record.end_date <= record.start_date:
             errors.setdefault("end_date", _("The correction must end after it starts."))
     elif kind == "drug_user":
@@ -569,3 +571,32 @@ ACTIONS = {
     "approve_delisting": approve_delisting,
     "refuse_delisting": refuse_delisting,
 }
+
+
+def close_on_death(resident: Resident, *, by) -> None:
+    """A person marked deceased is followed no more: open special records close (their tags go) and an
+    open key-person listing ends as delisted, each with a change-log row. Called inside the status
+    change's transaction by services.set_resident_status."""
+    for model in SPECIAL_KINDS.values():
+        record = model.objects.select_for_update().filter(resident=resident, is_closed=False).first()
+        if record is None:
+            continue
+        record.is_closed = True
+        record.save(update_fields=["is_closed", "updated_at"])
+        record_change(record, ChangeAction.UPDATE, by, {"is_closed": [False, True], "note": _("Deceased")})
+        remove_tag(resident, model.tag_code, by=by)
+    listing = (
+        KeyPersonListing.objects.select_for_update(of=("self",))
+        .filter(resident=resident, state__in=OPEN_LISTING_STATES)
+        .first()
+    )
+    if listing is not None:
+        before = listing.state
+        listing.state = ListingState.DELISTED
+        listing.closed_by, listing.closed_at = by, timezone.now()
+        listing.decision_note = _("Deceased")
+        listing.save(update_fields=["state", "closed_by", "closed_at", "decision_note", "updated_at"])
+        record_change(
+            listing, ChangeAction.UPDATE, by, {"state": [before, listing.state], "note": _("Deceased")}
+        )
+        remove_tag(resident, "key_person", by=by)

@@ -136,3 +136,20 @@ def test_unmasked_views_are_logged_per_record(county):
     assert sorted(r.object_repr for r in rows) == ["grid_worker", "village_a"]
     assert all(r.user == county.users.village_a and r.acting_unit == county.village_a for r in rows)
     assert rows[0].fields == ["phone"]
+
+
+def test_full_width_digits_are_the_same_number():
+    from wangge.core.pii import blind_index, id_number_problem, normalise_id_number, normalise_phone
+
+    ascii_id = "11010519491231002X"
+    full_width = "１１０１０５１９４９１２３１００２ｘ"
+    assert normalise_id_number(full_width) == ascii_id
+    assert id_number_problem(full_width) is None
+    assert blind_index("id_number", normalise_id_number(full_width)) == blind_index("id_number", ascii_id)
+    assert normalise_phone("１３８００００１２３４") == "13800001234"
+
+
+def test_other_unicode_digits_are_not_an_id_number():
+    from wangge.core.pii import id_number_problem
+
+    assert id_number_problem("١١٠١٠٥١٩٤٩١٢٣١٠٠٢X") is not None  # Arabic-Indic digits

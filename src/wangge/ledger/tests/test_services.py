@@ -275,3 +275,62 @@ class TestRegistrationGridStaffRead:
             services.create_resident(
                 by=county.users.grid_worker, household=ledger.households.b1_1, name="新人"
             )
+
+
+def test_the_change_log_keeps_only_the_birth_year_beside_a_masked_id(ledger):
+    created = history_for(ledger.residents.zhang).get(action=ChangeAction.CREATE)
+    assert created.changes["after"]["birth_date"] == 1970
+    assert "1970-01-01" not in str(created.changes)
+
+
+class TestMovingInAndDying:
+    def test_a_person_who_moved_out_registers_in_another_village_with_one_record(self, ledger, county):
+        zhao = services.set_resident_status(
+            ledger.residents.zhao, ResidentStatus.MOVED_OUT, by=county.users.village_a
+        )
+        arrived = services.create_resident(
+            by=county.users.village_b, household=ledger.households.b1_1, name="赵强", id_number=zhao.id_number
+        )
+        assert arrived.pk == zhao.pk and arrived.household == ledger.households.b1_1
+        assert arrived.status == ResidentStatus.PRESENT
+        assert Resident.objects.filter(id_number_index=zhao.id_number_index).count() == 1
+        assert history_for(arrived).filter(action=ChangeAction.MOVE).exists()
+
+    def test_a_deceased_persons_number_is_refused(self, ledger, county):
+        li = services.set_resident_status(
+            ledger.residents.li, ResidentStatus.DECEASED, by=county.users.village_a
+        )
+        with pytest.raises(ValidationError) as exc:
+            services.create_resident(
+                by=county.users.village_b,
+                household=ledger.households.b1_1,
+                name="李娜",
+                id_number=li.id_number,
+            )
+        assert "id_number" in exc.value.message_dict
+
+    def test_death_closes_special_records_and_the_key_person_listing(self, ledger, county):
+        from wangge.ledger import specials
+        from wangge.ledger.choices import DrugControlStatus, ListingState
+
+        zhang = ledger.residents.zhang
+        specials.save_special_record(
+            zhang, "drug_user", by=county.users.village_a, control_status=DrugControlStatus.COMMUNITY_REHAB
+        )
+        listing = specials.apply_listing(
+            zhang, by=county.users.village_a, category="dispute", reason="纠纷", attention_level="medium"
+        )
+        specials.approve_listing(listing, by=county.users.township_a)
+        services.set_resident_status(zhang, ResidentStatus.DECEASED, by=county.users.village_a)
+        zhang.refresh_from_db()
+        listing.refresh_from_db()
+        assert listing.state == ListingState.DELISTED
+        assert zhang.drug_user.is_closed
+        assert not zhang.tags.filter(code__in=["drug_user", "key_person"]).exists()
+
+    def test_a_household_number_with_a_slash_is_refused(self, county):
+        with pytest.raises(ValidationError) as exc:
+            services.create_household(
+                by=county.users.village_a, number="A11/9", grid=county.cell_a11, address="x"
+            )
+        assert "number" in exc.value.message_dict

@@ -149,6 +149,12 @@ def _error(exc_info, field):
             "Original offence (原罪名) is required",
         ),
         ("community_correction", {"end_date": TODAY - 60 * DAY}, "end_date", "end after it starts"),
+        (
+            "community_correction",
+            {"start_date": TODAY + DAY, "end_date": TODAY + 400 * DAY},
+            "start_date",
+            "future",
+        ),
         ("community_correction", {"correction_kind": "jail"}, "correction_kind", "choose one of the listed"),
         ("mental_health", {"guardian_phone": "12345"}, "guardian_phone", ""),
         ("drug_user", {"first_found": TODAY + DAY}, "first_found", "future"),
