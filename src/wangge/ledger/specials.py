@@ -26,7 +26,6 @@ from wangge.core.models import ChangeAction
 from wangge.core.pii import validate_phone
 from wangge.notices.models import NotificationKind
 from wangge.notices.services import nearest_staff, notify, roles_with
-from wangge.people.models import Post
 from wangge.people.roles import GLOBAL_ROLES, Capability, Role
 from wangge.units.models import Unit
 
@@ -232,13 +231,10 @@ def save_special_record(resident: Resident, kind: str, *, by, **data):
 
 
 def _role_posts(user, capability: str) -> list[tuple[str, str]]:
-    """(unit path, role) of the user's active territorial posts whose role grants `capability`."""
-    return list(
-        Post.objects.active()
-        .filter(user=user, role__in=roles_with(capability))
-        .exclude(role=Role.DEPARTMENT_USER)
-        .values_list("unit__path", "role")
-    )
+    """(unit path, role) of the user's active territorial posts whose role grants `capability` — every
+    post, not only the topmost (Scope.paths_for), because the lowest covering post is the applicant."""
+    granting = set(roles_with(capability)) - {Role.DEPARTMENT_USER}
+    return [(path, role) for role, path in user.scope.posts if role in granting]
 
 
 def _role_paths(user, capability: str) -> list[str]:
