@@ -1,9 +1,11 @@
 """`make bench` (= `python -m bench`): load the demo county and time subtree counts; then, over the
 county demo topped up to a million cases, time case intake, point-to-grid lookup and the overdue
-sweep. Each figure beside a baseline measured in the same run. Prints figures; never fails on a slow one.
+sweep; then import 100,000 households with 300,000 residents into the county's ledgers and time the
+dossier of a village and a township. Each figure beside a baseline measured in the same run. Prints
+figures; never fails on a slow one.
 
-    python -m bench [demo] [cases] [--seed N] [--repeat N] [--database-url URL] [--keep] [--plans]
-                    [--cases-total N]
+    python -m bench [demo] [cases] [ledger] [--seed N] [--repeat N] [--database-url URL] [--keep]
+                    [--plans] [--cases-total N] [--ledger-scale county|small]
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .measure import Run, run_measured
 from .targets import PostgresTarget, SqliteTarget
 
 WANGGE = [sys.executable, "-m", "wangge"]
-SECTIONS = ("demo", "cases")
+SECTIONS = ("demo", "cases", "ledger")
 
 
 def parse_args(argv):
@@ -44,6 +46,13 @@ def parse_args(argv):
         default=1_000_000,
         help="cases in the database of the cases bench (default 1,000,000)",
     )
+    parser.add_argument(
+        "--ledger-scale",
+        choices=("county", "small"),
+        default="county",
+        help="demo the ledger bench imports into: county (100,000 households in the files, default) "
+        "or small (10,000)",
+    )
     args = parser.parse_args(argv)
     # Checked here: argparse rejects an empty list against `choices` (Python 3.11).
     if unknown := [name for name in args.sections if name not in SECTIONS]:
@@ -69,16 +78,17 @@ def load_demo(target, scale: str, seed: int) -> tuple[Run, dict[str, str]]:
 
 
 def rows_written(env: dict[str, str]) -> int:
-    """Rows the demo wrote (units, departments, users, posts, households, and its year of cases with
-    their actions, assignments and notifications), counted in a child process."""
+    """Rows the demo wrote (units, departments, users, posts, households, the ledgers' residents, tag
+    links, places, organisations, special-population records and key-person listings, and its year of
+    cases with their actions, assignments and notifications), counted in a child process."""
     code = (
         "import django; django.setup();"
         "from wangge.units.models import Unit; from wangge.people.models import User, Post, Department;"
-        "from wangge.ledger.models import Household;"
+        "from wangge.demo.ledger import LEDGER_MODELS;"
         "from wangge.cases.models import Case, CaseAction, Assignment;"
         "from wangge.notices.models import Notification;"
         "print(sum(m.objects.count() for m in"
-        " (Unit, Department, User, Post, Household, Case, CaseAction, Assignment, Notification)))"
+        " (Unit, Department, User, Post, *LEDGER_MODELS, Case, CaseAction, Assignment, Notification)))"
     )
     return int(run_measured([sys.executable, "-c", code], env).output.split()[-1])
 
@@ -122,6 +132,10 @@ def report(target, args) -> None:
         from . import cases
 
         cases.report(target, args, table=table, child_env=child_env)
+    if "ledger" in args.sections:
+        from . import ledger
+
+        ledger.report(target, args, table=table, child_env=child_env)
 
 
 def report_demo(target, args) -> None:
@@ -164,7 +178,7 @@ def report_demo(target, args) -> None:
         f"{county.peak_rss_mb / raw.peak_rss_mb:.1f}× the memory"
     )
     for line in county.output.splitlines():
-        if line.startswith(("Built", "Generated", "Case history", "Planned")):
+        if line.startswith(("Built", "Generated", "Ledgers", "Case history", "Planned")):
             print(f"  demo says: {line}")
 
     # The queries run here, in this process, against the county database.

@@ -696,6 +696,9 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         counts = load(plan, levels)
         analyze(Unit, Department, User, Post, Household)
         loaded = time.perf_counter()
+        from .ledger import build_ledger  # the people, places and organisations of the county just loaded
+
+        ledger = build_ledger(plan, seed)
         from .cases import build_case_history  # a year of cases in the county just loaded
 
         history = build_case_history(scale, seed)
@@ -704,6 +707,6 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         by_level[unit.level] += 1
     summary = DemoSummary(plan.county, counts, by_level, generated - started, loaded - generated)
     if stdout is not None:
-        for line in summary.lines() + history.lines():
+        for line in summary.lines() + ledger.lines() + history.lines():
             stdout.write(line)
     return summary

@@ -3,7 +3,9 @@
 Households, residents, places, organisations, special-population records, key-person listings and
 imports are written only through ledger.services (the ledger pages, the import, the API's callers): the
 admin lists what the user's scope holds (ScopedAdmin, `visible_to`), answers 404 outside it, and shows
-ID numbers and phones masked only. Searching residents goes by name, never by a personal number.
+ID numbers and phones masked only — and so, for a person with an ID number, the year of birth only: the
+masked ID hides the county digits and the date of birth, and the county digits are in every grid code.
+Searching residents goes by name, never by a personal number.
 """
 
 from django.contrib import admin
@@ -23,6 +25,7 @@ from .models import (
     Place,
     Resident,
 )
+from .views import birth_date_shown
 
 
 @admin.register(AttentionTag)
@@ -97,10 +100,15 @@ class ResidentAdmin(LedgerReadOnlyAdmin):
     list_filter = ["status", "residence_type", "political_status", "relation"]
     search_fields = ["name"]
     list_select_related = ["household"]
-    exclude = ["id_number", "phone"]
-    readonly_fields = ["masked_id_number", "masked_phone"]
+    exclude = ["id_number", "phone", "birth_date"]
+    readonly_fields = ["masked_id_number", "masked_phone", "shown_birth_date"]
     masked_id_number = masked_column("id_number", _("ID number"))
     masked_phone = masked_column("phone", _("phone"))
+
+    @admin.display(description=_("date of birth"))
+    def shown_birth_date(self, obj):
+        """The pages' rule, never unmasked: the admin shows ID numbers masked to everyone."""
+        return birth_date_shown(obj, unmasked=False) or "—"
 
 
 @admin.register(Place)

@@ -9,6 +9,11 @@ masked in reports and masked exports.
 
 Choice columns take the Chinese labels of ledger/choices.py (their zh-hans translations); the English
 labels and the stored value keys are accepted as well.
+
+A cell's text goes through `Column.text_of` first: a number Excel stored in a code column is refused when
+it lost digits (IDs always, phones that lost their leading 0, anything of 15 digits or more), and the
+apostrophe an export puts before a text starting with = + - @ (so no spreadsheet runs it as a formula) is
+taken off again. An empty cell means "keep the value on record" in an update; the word 清空 clears it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wangge.core.pii import birth_date_from_id, mask_id_number, mask_phone, validate_phone
+from wangge.core.pii import (
+    ID_PATTERN,
+    MOBILE_PATTERN,
+    birth_date_from_id,
+    mask_id_number,
+    mask_phone,
+    normalise_id_number,
+    normalise_phone,
+    validate_phone,
+)
 
 from . import services
 from .choices import (
@@ -45,11 +59,27 @@ TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "✓"}
 FALSE_WORDS = {"否", "n", "no", "false", "0"}
 YES, NO = "是", "否"
 TAG_SEPARATORS = re.compile(r"[、,，;；]")
-DATE_PATTERN = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+# 2024-05-31, 2024/5/31, 2024年5月31日, and the time Excel adds when it saves a date into a CSV
+# ("2024/5/31 0:00", "2024-05-31 00:00:00"): the time is dropped.
+DATE_PATTERN = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
 # A number written in any free-text cell that looks like an ID or mobile number is masked in reports.
 ID_LIKE = re.compile(r"(?<![\dXx])\d{17}[\dXx](?![\dXx])")
+LEGACY_ID_LIKE = re.compile(r"(?<!\d)\d{15}(?!\d)")
 MOBILE_LIKE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+LEGACY_ID = re.compile(r"^\d{15}$")
 REPORT_VALUE_LENGTH = 60
+# A phone mask of a long value (a number typed into the wrong column) shows at most this many digits first.
+REPORT_PHONE_HEAD = 3
+# The cell text that clears a value in an update (an empty cell keeps it).
+CLEAR = "清空"
+# A text starting with one of these is a formula to a spreadsheet: exports put an apostrophe before it.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What Excel writes into a CSV for a long number it holds as a number: 5.00229E+17.
+SCIENTIFIC = re.compile(r"^[-+]?\d+(?:\.\d+)?[Ee][+-]?\d+$")
+# Numbers of 15 digits or more lose digits in Excel (it keeps 15 significant digits).
+EXACT_LIMIT = 10**15
 
 
 class CellError(Exception):
@@ -84,8 +114,22 @@ def cell_text(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        return str(int(value)) if value.is_integer() else repr(value)
     return str(value).replace("\u3000", " ").strip()
+
+
+def escape_formula(value: Any) -> Any:
+    """An exported text that a spreadsheet would run as a formula gets an apostrophe before it."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def unescape_formula(text: str) -> str:
+    """The import takes the export's apostrophe off again, so a round trip changes nothing."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
+        return text[1:]
+    return text
 
 
 def _looks_like_id(value: str) -> bool:
@@ -95,11 +139,37 @@ def _looks_like_id(value: str) -> bool:
     return born is not None and 1880 <= born.year <= timezone.localdate().year
 
 
+def _looks_like_legacy_id(value: str) -> bool:
+    """15 digits whose digits 7–12 are a plausible date (yymmdd): an ID number from before 1999."""
+    try:
+        datetime.date(1900 + int(value[6:8]), int(value[8:10]), int(value[10:12]))
+    except ValueError:
+        return False
+    return True
+
+
 def scrub(text: str, *, phones: bool = True) -> str:
-    """Mask whatever looks like an ID number (or, unless told otherwise, a mobile number), so no report
-    keeps one in clear even when it was typed into the wrong column."""
+    """Mask whatever looks like an ID number (or, unless told otherwise, a mobile number or a 15-digit ID
+    of before 1999), so no report keeps one in clear even when it was typed into the wrong column. Code
+    columns pass phones=False: their 11- and 15-digit values are unit codes and household numbers."""
     text = ID_LIKE.sub(lambda m: mask_id_number(m.group()) if _looks_like_id(m.group()) else m.group(), text)
-    return MOBILE_LIKE.sub(lambda m: mask_phone(m.group()), text) if phones else text
+    if not phones:
+        return text
+    text = LEGACY_ID_LIKE.sub(
+        lambda m: mask_id_number(m.group()) if _looks_like_legacy_id(m.group()) else m.group(), text
+    )
+    return MOBILE_LIKE.sub(lambda m: mask_phone(m.group()), text)
+
+
+def report_phone_mask(value: str) -> str:
+    """The mask a report shows for a phone cell: an ID number typed there gets the ID mask, and a long
+    value shows at most three digits before the stars."""
+    if ID_PATTERN.match(normalise_id_number(value)) or LEGACY_ID.match(normalise_id_number(value)):
+        return mask_id_number(value)
+    digits = normalise_phone(value)
+    if len(digits) > 12:
+        return f"{digits[:REPORT_PHONE_HEAD]}{'*' * (len(digits) - REPORT_PHONE_HEAD - 4)}{digits[-4:]}"
+    return mask_phone(value)
 
 
 # --- parsers ---------------------------------------------------------------------------------------------
@@ -153,6 +223,16 @@ def boolean(value: str) -> bool:
     raise CellError("choice", _("Write %(yes)s or %(no)s.") % {"yes": YES, "no": NO})
 
 
+def household_number(value: str) -> str:
+    """户编号: it goes into page addresses and file names, so letters, digits, '-' and '_' only."""
+    text(40)(value)
+    if not services.HOUSEHOLD_NUMBER.fullmatch(value):
+        raise CellError(
+            "number_format", _("A household number is made of letters, digits, '-' and '_' only.")
+        )
+    return value
+
+
 def date(value: str) -> datetime.date:
     match = DATE_PATTERN.match(value) or re.match(r"^(\d{4})(\d{2})(\d{2})$", value)
     try:
@@ -170,6 +250,8 @@ def id_number(value: str):
     """A full ID number gives a services.Identity (checked per GB 11643); a masked one a `Masked`."""
     if "*" in value:
         return Masked(value)
+    if LEGACY_ID.match(normalise_id_number(value)):
+        raise CellError("legacy_id", _("A 15-digit ID from before 1999: give the 18-digit number."))
     try:
         return services.identity(value)
     except ValidationError as exc:
@@ -254,8 +336,31 @@ class Column:
     mask: str = ""
     personal: bool = False
     text_format: bool = False  # digits that must stay text in Excel (IDs, codes, phones)
+    numeric: bool = False  # the cell holds a number, a date or 是/否, not text
     width: int = 14
     export: Callable[[Any], Any] = lambda obj: ""
+
+    def text_of(self, raw: Any) -> str:
+        """The cell as the text the user meant; CellError when Excel stored a number in this text column
+        and lost digits on the way (or would have: an ID as a number has lost its X and last digits)."""
+        is_number = isinstance(raw, int | float) and not isinstance(raw, bool)
+        if is_number and not self.numeric and self._lost_digits(raw):
+            raise CellError("number_cell", str(NUMBER_CELL_RULE))
+        value = cell_text(raw)
+        if self.text_format and SCIENTIFIC.match(value):
+            raise CellError("number_cell", str(NUMBER_CELL_RULE))
+        return unescape_formula(value)
+
+    def _lost_digits(self, number: int | float) -> bool:
+        if self.mask == "id_number":
+            return True
+        if isinstance(number, float) and not number.is_integer():
+            return self.text_format
+        if abs(number) >= EXACT_LIMIT:
+            return True
+        if self.mask == "phone":  # a landline stored as a number has lost its leading 0
+            return not MOBILE_PATTERN.match(str(int(number)))
+        return False
 
     def masked_value(self, value: str) -> str:
         """The cell as a report may show it: personal numbers masked, long text cut."""
@@ -264,7 +369,7 @@ class Column:
         if self.mask == "id_number":
             return mask_id_number(value)
         if self.mask == "phone":
-            return mask_phone(value)
+            return report_phone_mask(value)
         value = scrub(value, phones=not self.text_format)  # codes and numbers of the ledger are no phones
         return value if len(value) <= REPORT_VALUE_LENGTH else value[:REPORT_VALUE_LENGTH] + "…"
 
@@ -292,11 +397,11 @@ def _choice_column(key, header, choices, rule, *, required=False, default="", wi
     )
 
 
+NUMBER_CELL_RULE = gettext_lazy("Excel stored this as a number and lost digits: format the column as text.")
 RULE_TEXT = gettext_lazy("Text.")
 RULE_LNG = gettext_lazy("Decimal degrees (WGS 84), between -180 and 180; give the latitude too.")
 RULE_LAT = gettext_lazy("Decimal degrees (WGS 84), between -90 and 90; give the longitude too.")
 RULE_PHONE = gettext_lazy("An 11-digit mobile number or a landline with area code.")
-RULE_GRID = gettext_lazy("The code of a current grid inside the importing unit.")
 RULE_NOTES = gettext_lazy("Free text.")
 
 
@@ -304,8 +409,11 @@ HOUSEHOLD_COLUMNS = (
     Column(
         "number",
         "户编号",
-        text(40),
-        gettext_lazy("Unique number of the household; the key: a row with a known number updates it."),
+        household_number,
+        gettext_lazy(
+            "Unique number of the household, of letters, digits, '-' and '_'; the key: a row with a known "
+            "number updates it."
+        ),
         required=True,
         text_format=True,
         width=18,
@@ -332,14 +440,15 @@ HOUSEHOLD_COLUMNS = (
     ),
     Column("address", "地址", text(200), RULE_TEXT, required=True, width=30, export=lambda h: h.address),
     Column("door_number", "门牌号", text(40), RULE_TEXT, text_format=True, export=lambda h: h.door_number),
-    Column("lng", "经度", decimal_in(-180, 180), RULE_LNG, blank=None, export=lambda h: h.lng),
-    Column("lat", "纬度", decimal_in(-90, 90), RULE_LAT, blank=None, export=lambda h: h.lat),
+    Column("lng", "经度", decimal_in(-180, 180), RULE_LNG, blank=None, numeric=True, export=lambda h: h.lng),
+    Column("lat", "纬度", decimal_in(-90, 90), RULE_LAT, blank=None, numeric=True, export=lambda h: h.lat),
     Column(
         "is_rental",
         "是否出租屋",
         boolean,
         gettext_lazy("是 or 否 (empty: 否)."),
         blank=False,
+        numeric=True,
         export=lambda h: YES if h.is_rental else NO,
     ),
     Column(
@@ -380,7 +489,7 @@ RESIDENT_COLUMNS = (
     Column(
         "household",
         "户编号",
-        text(40),
+        household_number,
         gettext_lazy("Number of an existing household inside the importing unit."),
         required=True,
         text_format=True,
@@ -403,6 +512,7 @@ RESIDENT_COLUMNS = (
         date,
         gettext_lazy("2024-05-31; derived from the ID number when there is one; not in the future."),
         blank=None,
+        numeric=True,
         export=lambda r: r.birth_date.isoformat() if r.birth_date else "",
     ),
     Column(
@@ -467,7 +577,11 @@ RESIDENT_COLUMNS = (
         "tags",
         "关注标签",
         tag_names,
-        gettext_lazy("Names of attention tags separated by 、 or a comma."),
+        gettext_lazy(
+            "Names of attention tags separated by 、 or a comma. The special-population tags (社区矫正, "
+            "刑满释放 …) follow their records and the approved key-person listing: an import neither adds "
+            "nor removes them. 清空 removes all the others."
+        ),
         blank=(),
         width=24,
         export=lambda r: "、".join(tag.name for tag in r.tags.all()),
@@ -505,8 +619,18 @@ def _on_unit_columns(kind_choices, *, extra: tuple[Column, ...]) -> tuple[Column
         ),
         Column("name", "名称", text(100), RULE_TEXT, required=True, width=24, export=lambda obj: obj.name),
         Column("address", "地址", text(200), RULE_TEXT, width=30, export=lambda obj: obj.address),
-        Column("lng", "经度", decimal_in(-180, 180), RULE_LNG, blank=None, export=lambda obj: obj.lng),
-        Column("lat", "纬度", decimal_in(-90, 90), RULE_LAT, blank=None, export=lambda obj: obj.lat),
+        Column(
+            "lng",
+            "经度",
+            decimal_in(-180, 180),
+            RULE_LNG,
+            blank=None,
+            numeric=True,
+            export=lambda obj: obj.lng,
+        ),
+        Column(
+            "lat", "纬度", decimal_in(-90, 90), RULE_LAT, blank=None, numeric=True, export=lambda obj: obj.lat
+        ),
         Column("contact_name", "联系人", text(64), RULE_TEXT, export=lambda obj: obj.contact_name),
         Column(
             "contact_phone",
@@ -535,6 +659,7 @@ ORGANISATION_COLUMNS = _on_unit_columns(
             count,
             gettext_lazy("A whole number."),
             blank=None,
+            numeric=True,
             export=lambda o: o.member_count,
         ),
     ),

@@ -7,9 +7,13 @@ unit: every figure is an aggregate or a grouped count, and every list is capped.
 Rules it follows:
 - Every ledger and case query passes through `visible_to(user)`. Rows "below the unit" are matched with
   `grid__in=<the units of the subtree>` (one subquery on the path index, then the foreign-key indexes).
-- Dual-grid membership (GRID-8): a resident belongs to the unit's dossier when they live in the subtree
-  or are registered there (their own or their household's grid of registration), the same rule as the
-  ledger lists' unit filter; day-to-day figures (residents living here, party members) follow residence.
+- Dual-grid membership (GRID-8) is defined once, in filters (`household_membership`,
+  `resident_membership`), and the lists' `membership` filter uses the same conditions: every figure that
+  links to a list links with the filter that gives the same count. A resident belongs to the unit's
+  dossier when they live in the subtree or are registered there; day-to-day figures (residents living
+  here, party members) follow residence, and people away from home (户在人不在) do not live here: they
+  count with those registered here and living elsewhere. A person's own grid of registration wins over
+  the household's.
 - "我服务谁、谁服务我" (INFO-4) looks upwards: the staff of the unit and of the levels above it up to the
   village, with their work phones (published on the notice board), and the service stations sited there.
 - Names only: no ID number and no resident's phone appears in a dossier.
@@ -40,6 +44,14 @@ from .choices import (
     ResidenceType,
     ResidentStatus,
 )
+from .filters import (
+    MEMBERSHIP_ANY,
+    MEMBERSHIP_LIVING,
+    MEMBERSHIP_REGISTERED,
+    household_membership,
+    resident_membership,
+    resident_registered_in,
+)
 from .models import Household, Organisation, Place, Resident
 
 VILLAGE_RANK = 3  # 村/社区 in every scheme: the staff and stations of the levels above it are not the grid's
@@ -47,6 +59,8 @@ HOUSEHOLD_LIMIT = 100  # households listed on a grid's dossier; the full list is
 AWAY_LIMIT = 50  # residents registered here but living elsewhere, listed on a grid's dossier
 RECENT_CASES = 10
 CASE_PERIOD_DAYS = 365
+# Residence types of people who live in their household (户在人不在 are registered there, living away).
+AT_HOME = [value for value in ResidenceType.values if value != ResidenceType.ABROAD]
 # Roles that are not "who serves the grid": the technical administrator and department desks.
 NOT_SERVING_ROLES = (Role.SYSTEM_ADMIN, Role.DEPARTMENT_USER)
 
@@ -171,50 +185,48 @@ def build_dossier(
 
 
 def household_figures(user, sub) -> dict[str, int]:
-    here = Q(grid__in=sub)
-    registered_here = Q(registered_grid__in=sub)
+    """Active households living here (and rented out), closed ones, and those registered here and living
+    elsewhere: the counts of the household list with `membership` living / registered."""
+    membership = household_membership(sub)
+    here = membership[MEMBERSHIP_LIVING]
     active = Q(status=HouseholdStatus.ACTIVE)
     return (
         Household.objects.visible_to(user)
-        .filter(here | registered_here)
+        .filter(membership[MEMBERSHIP_ANY])
         .aggregate(
             active=Count("pk", filter=here & active),
             rented=Count("pk", filter=here & active & Q(is_rental=True)),
             closed=Count("pk", filter=here & ~active),
-            registered_away=Count("pk", filter=registered_here & ~here & active),
+            registered_away=Count("pk", filter=membership[MEMBERSHIP_REGISTERED] & active),
         )
     )
 
 
 def _membership(sub) -> tuple[Q, Q, Q]:
-    """(living here, registered here, belonging here) for residents: GRID-8's dual membership.
+    """(living here, registered here and living elsewhere, belonging here) for residents: GRID-8's dual
+    membership, as the resident list's `membership` filter has it.
 
-    "Belonging" says the same as `living | registered` in a form the database can answer from the
+    "Belonging" says the same as the filter's "any" in a form the database can answer from the
     foreign-key indexes (the households of the subtree, then their members), instead of reading every
     resident of the county to compare the grids of their households."""
-    living = Q(household__grid__in=sub)
-    registered = Q(registered_grid__in=sub) | Q(household__registered_grid__in=sub)
+    membership = resident_membership(sub)
     households = Household.objects.filter(Q(grid__in=sub) | Q(registered_grid__in=sub)).values("pk")
-    return living, registered, Q(household__in=households) | Q(registered_grid__in=sub)
+    return (
+        membership[MEMBERSHIP_LIVING],
+        membership[MEMBERSHIP_REGISTERED],
+        Q(household__in=households) | Q(registered_grid__in=sub),
+    )
 
 
 def resident_figures(user, sub) -> dict[str, int]:
-    living, registered, belonging = _membership(sub)
+    living, registered_away, belonging = _membership(sub)
     # Living here and registered in another grid, or outside the county (floating, 人户分离 without a grid).
-    elsewhere = (
-        living
-        & ~registered
-        & (
-            Q(registered_grid__isnull=False)
-            | Q(household__registered_grid__isnull=False)
-            | Q(residence_type__in=[ResidenceType.SEPARATED, ResidenceType.FLOATING])
-        )
-    )
+    elsewhere = living & ~resident_registered_in(sub)
     party = Q(political_status__in=PARTY_STATUSES)
     figures = {
         "belonging": Count("pk"),
         "living": Count("pk", filter=living),
-        "registered_away": Count("pk", filter=registered & ~living),
+        "registered_away": Count("pk", filter=registered_away),
         "registered_elsewhere": Count("pk", filter=elsewhere),
         "party_members": Count("pk", filter=living & party),
         "party_unaffiliated": Count("pk", filter=living & party & Q(party_organisation__isnull=True)),
@@ -269,11 +281,11 @@ def household_rows(user, sub, limit: int) -> list[Household]:
 
 
 def away_residents(user, sub) -> list[Resident]:
-    """Residents registered in a grid of the subtree but living in another one (GRID-8), names only."""
-    living, registered, _ = _membership(sub)
+    """Residents registered in a grid of the subtree but living elsewhere (GRID-8), names only."""
+    registered_away = _membership(sub)[1]
     return list(
         Resident.objects.visible_to(user)
-        .filter(registered & ~living, status=ResidentStatus.PRESENT)
+        .filter(registered_away, status=ResidentStatus.PRESENT)
         .select_related("household__grid")
         .defer("id_number", "phone", "household__landlord_phone")
         .order_by("household__number", "pk")[:AWAY_LIMIT]
@@ -281,14 +293,18 @@ def away_residents(user, sub) -> list[Resident]:
 
 
 def child_counts(user, unit: Unit, children: list[Unit]) -> list[ChildUnit]:
-    """Active households and residents living below each child, from one query grouped by grid."""
+    """Active households and residents living below each child, from one query grouped by grid. People
+    away from home (户在人不在) do not live there."""
     rows = (
         Household.objects.visible_to(user)
         .filter(grid__path__startswith=unit.path, grid__depth__gt=unit.depth, status=HouseholdStatus.ACTIVE)
         .values_list("grid__path")
         .annotate(
             households=Count("pk", distinct=True),
-            residents=Count("members", filter=Q(members__status=ResidentStatus.PRESENT)),
+            residents=Count(
+                "members",
+                filter=Q(members__status=ResidentStatus.PRESENT, members__residence_type__in=AT_HOME),
+            ),
         )
         .order_by()
     )
@@ -306,7 +322,11 @@ def child_counts(user, unit: Unit, children: list[Unit]) -> list[ChildUnit]:
 
 def party_organisations(user, sub) -> list[Organisation]:
     """Party branches and groups in the subtree with the party members living here linked to each (GRID-9)."""
-    living = Q(party_members__household__grid__in=sub, party_members__status=ResidentStatus.PRESENT)
+    living = Q(
+        party_members__household__grid__in=sub,
+        party_members__status=ResidentStatus.PRESENT,
+        party_members__residence_type__in=AT_HOME,
+    )
     return list(
         Organisation.objects.visible_to(user)
         .filter(unit__in=sub, kind__in=PARTY_ORGANISATION_KINDS)

@@ -2,15 +2,19 @@
 
 An export has exactly the template's columns, so it re-imports unchanged (a masked export too: a masked
 number stands for the number on record). Personal numbers are masked unless the user asks for them
-unmasked and may see them (privacy.can_unmask); then each exported record is logged, chunk by chunk as
-it is written, so what left the server is what the log names. Large exports stream: the .xlsx through
-openpyxl's write-only workbook into a temporary file, the .csv row by row.
+unmasked (a POST) and may see them: a row is unmasked only where `privacy.unmaskable` holds for it, the
+others stay masked in the same file, and each record shown unmasked is logged with the fields that held a
+value, chunk by chunk as it is written, so what left the server is what the log names. A text starting
+with = + - @ (or a tab or carriage return) gets an apostrophe before it, so no spreadsheet runs it as a
+formula; the import takes it off again. Large exports stream: the .xlsx through openpyxl's write-only
+workbook into a temporary file, the .csv row by row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 
@@ -21,7 +25,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from .columns import NO, YES, Column, columns_for
+from . import privacy
+from .columns import NO, YES, Column, columns_for, escape_formula
 from .models import AttentionTag, Household, ImportKind, Organisation, Place, Resident
 from .privacy import masked
 
@@ -40,6 +45,12 @@ FILE_STEMS = {
     ImportKind.RESIDENTS: "居民台账",
     ImportKind.PLACES: "场所台账",
     ImportKind.ORGANISATIONS: "组织台账",
+}
+MODELS = {
+    ImportKind.HOUSEHOLDS: Household,
+    ImportKind.RESIDENTS: Resident,
+    ImportKind.PLACES: Place,
+    ImportKind.ORGANISATIONS: Organisation,
 }
 PERSONAL_FIELDS = {
     ImportKind.HOUSEHOLDS: ["landlord_phone"],
@@ -93,8 +104,37 @@ def row_values(kind: str, columns: tuple[Column, ...], obj, *, unmasked: bool) -
             value = masked(value, column.key) if value else ""
         elif kind == ImportKind.RESIDENTS and column.key == "birth_date" and not unmasked and obj.id_number:
             value = ""  # part of the masked ID number; it comes back from the number on re-import
-        values.append("" if value is None else value)
+        values.append("" if value is None else escape_formula(value))
     return values
+
+
+Reveal = Callable[[list], set]
+
+
+def revealer(kind: str, user) -> Reveal:
+    """For an unmasked export: given a chunk of records, the pks to write unmasked — those the user may
+    unmask (`privacy.unmaskable`) that hold a personal value — after logging each of them with exactly
+    the fields that held a value."""
+    model, fields = MODELS[kind], PERSONAL_FIELDS[kind]
+
+    def reveal(chunk: list) -> set:
+        if not fields or not chunk:
+            return set()
+        allowed = set(
+            privacy.unmaskable(model.objects.filter(pk__in=[obj.pk for obj in chunk]), user).values_list(
+                "pk", flat=True
+            )
+        )
+        shown: dict[tuple[str, ...], list] = defaultdict(list)
+        for obj in chunk:
+            present = tuple(name for name in fields if getattr(obj, name, ""))
+            if obj.pk in allowed and present:
+                shown[present].append(obj)
+        for present, records in shown.items():
+            privacy.log_export(user, records, list(present))
+        return {obj.pk for records in shown.values() for obj in records}
+
+    return reveal
 
 
 def chunks(objects: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -127,15 +167,9 @@ def _widths(sheet, columns: tuple[Column, ...]) -> None:
             dimension.number_format = "@"
 
 
-def write_xlsx(
-    kind: str,
-    objects: Iterable,
-    out,
-    *,
-    unmasked: bool = False,
-    on_chunk: Callable[[list], None] | None = None,
-) -> None:
-    """Write an export to `out` (a path or a binary file) with openpyxl's write-only workbook."""
+def write_xlsx(kind: str, objects: Iterable, out, *, reveal: Reveal | None = None) -> None:
+    """Write an export to `out` (a path or a binary file) with openpyxl's write-only workbook; masked
+    but for the records `reveal` picks in each chunk."""
     columns = columns_for(kind)
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLES[kind])
@@ -143,10 +177,9 @@ def write_xlsx(
     sheet.freeze_panes = "A2"
     sheet.append(_header_cells(sheet, columns))
     for chunk in chunks(_iterate(objects)):
-        if on_chunk is not None:
-            on_chunk(chunk)
+        shown = reveal(chunk) if reveal is not None else set()
         for obj in chunk:
-            sheet.append(row_values(kind, columns, obj, unmasked=unmasked))
+            sheet.append(row_values(kind, columns, obj, unmasked=obj.pk in shown))
     workbook.save(out)
 
 
@@ -189,6 +222,19 @@ def template_xlsx(kind: str, out) -> None:
         _("Row 1 of the first sheet is the header: keep it. Every row below it is one record."),
         _("Importing first checks every row and lists the problems; nothing is written until you choose."),
         _("Importing the same file again updates the records it names and creates no duplicates."),
+        _(
+            "In a row that updates a record, an empty cell keeps the value on record: a sheet of a few "
+            "columns changes only those. Write 清空 in a cell to clear the value. In 关注标签, 清空 removes "
+            "every tag except the special-population ones, which follow their records."
+        ),
+        _(
+            "Import the households first, then the residents: a resident row names the number of a "
+            "household that exists already."
+        ),
+        _(
+            "Keep the code, ID number and phone columns formatted as text: Excel keeps only 15 digits of "
+            "a number, and a number that lost digits is refused."
+        ),
     ):
         rules.append([note])
     for letter, width in zip("ABCD", (16, 8, 60, 60), strict=True):
@@ -218,20 +264,14 @@ def template_csv(kind: str) -> bytes:
     return (BOM + writer.writerow([column.header for column in columns_for(kind)])).encode("utf-8")
 
 
-def csv_chunks(
-    kind: str,
-    objects: Iterable,
-    *,
-    unmasked: bool = False,
-    on_chunk: Callable[[list], None] | None = None,
-) -> Iterator[bytes]:
-    """An export as UTF-8 (with BOM) byte chunks, for a StreamingHttpResponse."""
+def csv_chunks(kind: str, objects: Iterable, *, reveal: Reveal | None = None) -> Iterator[bytes]:
+    """An export as UTF-8 (with BOM) byte chunks, for a StreamingHttpResponse; masked but for the
+    records `reveal` picks in each chunk."""
     columns = columns_for(kind)
     writer = csv.writer(_Line())
     yield (BOM + writer.writerow([column.header for column in columns])).encode("utf-8")
     for chunk in chunks(_iterate(objects)):
-        if on_chunk is not None:
-            on_chunk(chunk)
+        shown = reveal(chunk) if reveal is not None else set()
         yield "".join(
-            writer.writerow(row_values(kind, columns, obj, unmasked=unmasked)) for obj in chunk
+            writer.writerow(row_values(kind, columns, obj, unmasked=obj.pk in shown)) for obj in chunk
         ).encode("utf-8")

@@ -9,6 +9,7 @@ A form with an error filters to nothing and shows the error, never the unfiltere
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import reduce
 from operator import or_
 
@@ -23,14 +24,18 @@ from wangge.core.pii import normalise_id_number, normalise_phone
 from wangge.units.models import Unit
 
 from . import services
-from .choices import HouseholdStatus, OrganisationKind, PlaceKind, ResidentStatus
+from .choices import HouseholdStatus, OrganisationKind, PlaceKind, ResidenceType, ResidentStatus
 from .models import AttentionTag, Household, Organisation, Place, Resident
 
 ANY_STATUS = "all"
 
 # What the one search box of the ledger index understands: an ID number, a phone number, or a name.
-_ID_LIKE = re.compile(r"^\d{15,17}[\dX]?$")
-_PHONE_LIKE = re.compile(r"^\d{7,12}$")
+_ID_LIKE = re.compile(r"^[0-9]{15,17}[0-9X]?$")
+_PHONE_LIKE = re.compile(r"^[0-9]{7,12}$")
+# Dashes people type inside an ID number (ASCII, Unicode dashes and the minus sign).
+_DASHES = re.compile(r"[\-\u2010-\u2015\u2212]")
+# A name never holds this many digits: such a value is part of a number and must not become a URL.
+NUMBER_DIGITS = 7
 # A blind index as it travels in a URL (see wangge.core.pii.blind_index).
 BLIND_KEY = re.compile(r"[0-9a-f]{40}")
 # The resident list's exact search travels as blind-index keys; these plaintext parameters never search.
@@ -38,32 +43,106 @@ EXACT_SEARCH_KEYS = ("id_key", "phone_key")
 PLAINTEXT_SEARCH_PARAMS = ("id_number", "phone", "q")
 
 
+def id_number_typed(value: str) -> str:
+    """An ID number as typed, with spaces, dashes and full-width characters taken out."""
+    return _DASHES.sub("", normalise_id_number(value))
+
+
 def classify_search(value: str) -> str:
     """Which resident filter a free-text search means: "id_number", "phone" or "name"."""
     value = (value or "").strip()
-    if _ID_LIKE.match(normalise_id_number(value)):
+    if _ID_LIKE.match(id_number_typed(value)):
         return "id_number"
     if _PHONE_LIKE.match(normalise_phone(value).replace("-", "")):
         return "phone"
     return "name"
 
 
-def unit_path(code: str) -> str | None:
-    unit = Unit.objects.filter(code=(code or "").strip()).only("path").first()
-    return unit.path if unit else None
+def digit_count(value: str) -> int:
+    return sum(ch in "0123456789" for ch in unicodedata.normalize("NFKC", value or ""))
 
 
 def subtree_q(lookups, path: str) -> Q:
     return reduce(or_, (Q(**{f"{lookup}__startswith": path}) for lookup in lookups))
 
 
+def subtree_ids(path: str):
+    """The units below (and at) `path`, retired versions too, as a subquery for `…__in`."""
+    return Unit.objects.filter(path__startswith=path).values("pk")
+
+
+# --- dual-grid membership (GRID-8): one definition for the lists and the dossier ---------------------
+
+MEMBERSHIP_ANY = "any"
+MEMBERSHIP_LIVING = "living"
+MEMBERSHIP_REGISTERED = "registered"
+MEMBERSHIP_CHOICES = [
+    (MEMBERSHIP_ANY, _("Living or registered there")),
+    (MEMBERSHIP_LIVING, _("Living there")),
+    (MEMBERSHIP_REGISTERED, _("Registered there, living elsewhere")),
+]
+
+
+def household_membership(sub) -> dict[str, Q]:
+    """Households of the units `sub` (a subquery of unit ids): living there, registered there and living
+    elsewhere, or either."""
+    living = Q(grid__in=sub)
+    registered = Q(registered_grid__in=sub)
+    return {
+        MEMBERSHIP_LIVING: living,
+        MEMBERSHIP_REGISTERED: registered & ~living,
+        MEMBERSHIP_ANY: living | registered,
+    }
+
+
+def resident_registered_in(sub) -> Q:
+    """Whose 户籍 lies in the units `sub`: a person's own grid of registration wins over the household's;
+    with neither, people registered where they live (人户一致, 户在人不在) are registered in the household's
+    grid, while 人户分离 and floating people without a grid are registered outside these grids."""
+    return (
+        Q(registered_grid__in=sub)
+        | Q(registered_grid__isnull=True, household__registered_grid__in=sub)
+        | Q(
+            registered_grid__isnull=True,
+            household__registered_grid__isnull=True,
+            household__grid__in=sub,
+            residence_type__in=[ResidenceType.REGISTERED, ResidenceType.ABROAD],
+        )
+    )
+
+
+def resident_membership(sub) -> dict[str, Q]:
+    """Residents of the units `sub`: living there (their household's grid, unless they are away: 户在人不在),
+    registered there and living elsewhere, or either as the ledger scope reaches them (any grid of theirs)."""
+    living = Q(household__grid__in=sub) & ~Q(residence_type=ResidenceType.ABROAD)
+    return {
+        MEMBERSHIP_LIVING: living,
+        MEMBERSHIP_REGISTERED: resident_registered_in(sub) & ~living,
+        MEMBERSHIP_ANY: Q(household__grid__in=sub)
+        | Q(registered_grid__in=sub)
+        | Q(household__registered_grid__in=sub),
+    }
+
+
 class LedgerFilterForm(forms.Form):
-    """Checks a unit code names a unit, so a mistyped code says so instead of listing nothing silently."""
+    """Checks a unit code names a unit of the user's area, so a mistyped code says so instead of listing
+    nothing silently. A unit outside the area gets the same answer as a missing one: the filter does not
+    tell which codes exist elsewhere. `user` is set by the FilterSet."""
+
+    user = None
 
     def clean_unit(self):
         code = (self.cleaned_data.get("unit") or "").strip()
-        if code and unit_path(code) is None:
-            raise ValidationError(_("No unit has the code %(code)s.") % {"code": code})
+        self.unit_path = None
+        if not code:
+            return code
+        units = Unit.objects.visible_to(self.user) if self.user is not None else Unit.objects.none()
+        unit = units.filter(code=code).only("path").first()
+        if unit is None:
+            raise ValidationError(
+                _("No unit with the code %(code)s lies in your area.") % {"code": code}, code="outside"
+            )
+        self.unit_path = unit.path
         return code
 
 
@@ -71,6 +150,8 @@ class LedgerFilterSet(django_filters.FilterSet):
     """Common behaviour: a default status, and nothing (plus the error) when the form is invalid."""
 
     unit_lookups: tuple[str, ...] = ("unit__path",)
+    # Households and residents: the membership conditions of a subtree (see household_membership).
+    membership_of = None
     default_status = ""
 
     def __init__(self, data=None, *args, **kwargs):
@@ -79,14 +160,29 @@ class LedgerFilterSet(django_filters.FilterSet):
             data["status"] = self.default_status
         super().__init__(data, *args, **kwargs)
 
+    @property
+    def form(self):
+        form = super().form
+        form.user = getattr(self.request, "user", None)
+        return form
+
     def filter_queryset(self, queryset):
         if not self.form.is_valid():
             return queryset.none()
         return super().filter_queryset(queryset)
 
     def filter_unit(self, qs, name, value):
-        path = unit_path(value) if value else None
-        return qs.filter(subtree_q(self.unit_lookups, path)) if path else qs
+        path = getattr(self.form, "unit_path", None) if value else None
+        if not path:
+            return qs
+        if self.membership_of is None:
+            return qs.filter(subtree_q(self.unit_lookups, path))
+        membership = self.form.cleaned_data.get("membership") or MEMBERSHIP_ANY
+        return qs.filter(self.membership_of(subtree_ids(path))[membership])
+
+    def filter_membership(self, qs, name, value):
+        """Applied with the unit (filter_unit): without a unit it narrows nothing."""
+        return qs
 
     def filter_status(self, qs, name, value):
         return qs if not value or value == ANY_STATUS else qs.filter(status=value)
@@ -95,10 +191,20 @@ class LedgerFilterSet(django_filters.FilterSet):
     def filtered(self) -> bool:
         """Whether the user narrowed the list beyond the defaults (the filter panel then opens)."""
         data = self.data or {}
+        defaults = {"status": self.default_status, "membership": MEMBERSHIP_ANY}
         return any(
-            value and name in self.filters and not (name == "status" and value == self.default_status)
-            for name, value in data.items()
+            value and name in self.filters and value != defaults.get(name) for name, value in data.items()
         )
+
+
+def membership_filter(help_text):
+    return django_filters.ChoiceFilter(
+        label=_("How they belong to the unit"),
+        choices=MEMBERSHIP_CHOICES,
+        method="filter_membership",
+        empty_label=None,
+        help_text=help_text,
+    )
 
 
 class HouseholdFilter(LedgerFilterSet):
@@ -108,6 +214,7 @@ class HouseholdFilter(LedgerFilterSet):
         method="filter_unit",
         help_text=_("Households living or registered there."),
     )
+    membership = membership_filter(_("With a unit code: which of its households to list."))
     is_rental = django_filters.BooleanFilter(
         label=_("Rented out only"), method="filter_rental", widget=forms.CheckboxInput
     )
@@ -119,6 +226,7 @@ class HouseholdFilter(LedgerFilterSet):
     )
 
     unit_lookups = Household.scope_path_lookups
+    membership_of = staticmethod(household_membership)
     default_status = HouseholdStatus.ACTIVE
 
     class Meta:
@@ -170,6 +278,7 @@ class ResidentFilter(LedgerFilterSet):
         method="filter_unit",
         help_text=_("People living or registered there."),
     )
+    membership = membership_filter(_("With a unit code: which of its people to list."))
     status = django_filters.ChoiceFilter(
         label=_("Status"),
         choices=[*ResidentStatus.choices, (ANY_STATUS, _("Any status"))],
@@ -184,6 +293,7 @@ class ResidentFilter(LedgerFilterSet):
     )
 
     unit_lookups = Resident.scope_path_lookups
+    membership_of = staticmethod(resident_membership)
     default_status = ResidentStatus.PRESENT
 
     class Meta:
@@ -231,9 +341,21 @@ class ExactSearchForm(forms.Form):
         if q and not cleaned.get("id_number") and not cleaned.get("phone"):
             kind = classify_search(q)
             if kind == "name":
+                if digit_count(q) >= NUMBER_DIGITS:
+                    # Part of a number, or a number with something around it: it must not travel to
+                    # the list as a name in the URL, and it is not written back into the page.
+                    raise ValidationError(
+                        _(
+                            "This is neither a name nor a full ID number or phone number. Type the "
+                            "whole number alone, or search by name."
+                        ),
+                        code="partial_number",
+                    )
                 self.search_params = {"name": q}
                 return cleaned
             cleaned[kind] = q
+        if cleaned.get("id_number"):
+            cleaned["id_number"] = id_number_typed(cleaned["id_number"])
         id_number, phone = cleaned.get("id_number"), cleaned.get("phone")
         if not id_number and not phone:
             raise ValidationError(_("Type a full ID number or phone number to search for."))

@@ -25,7 +25,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from wangge.core.forms import apply_service_errors
 from wangge.core.scope import get_visible_or_404
@@ -117,7 +117,15 @@ def import_start(request):
     return render(
         request,
         "ledger/import_start.html",
-        {"form": form, "runs": runs, "kinds": ImportKind.choices, "formats": FORMATS, "sections": SECTIONS},
+        {
+            "form": form,
+            "runs": runs,
+            "kinds": ImportKind.choices,
+            "formats": FORMATS,
+            "sections": SECTIONS,
+            "can_unmask": privacy.can_unmask(user),
+            "personal_kinds": [kind for kind, fields in exports.PERSONAL_FIELDS.items() if fields],
+        },
     )
 
 
@@ -224,30 +232,37 @@ def template_download(request, kind: str, fmt: str):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def export(request, kind: str, fmt: str):
-    """The kind's records the user sees (optionally under ?unit=<code>), in the template's columns.
-    Masked unless ?unmasked=1 and the role may see the numbers; then each record is logged."""
+    """The kind's records the user sees (optionally under unit=<code>, a unit they read), in the
+    template's columns. Masked; a POST (CSRF-checked, so no link or image can trigger it) with
+    unmasked=1 shows the numbers of the records the user may unmask, each one logged."""
     _require(request, Capability.VIEW_LEDGERS)
     _kind_and_format(kind, fmt)
     user = request.user
+    params = request.POST if request.method == "POST" else request.GET
     unit = None
-    if request.GET.get("unit"):
-        unit = services.ledger_units(user).filter(code=request.GET["unit"]).first()
+    if params.get("unit"):
+        unit = services.ledger_units(user, Capability.VIEW_LEDGERS).filter(code=params["unit"]).first()
         if unit is None:
             raise Http404
-    personal = exports.PERSONAL_FIELDS[kind]
-    unmasked = request.GET.get("unmasked") == "1" and bool(personal) and privacy.can_unmask(user)
-    on_chunk = (lambda chunk: privacy.log_export(user, chunk, personal)) if unmasked else None
+    unmasked = (
+        request.method == "POST"
+        and params.get("unmasked") == "1"
+        and bool(exports.PERSONAL_FIELDS[kind])
+        and privacy.can_unmask(user)
+    )
+    reveal = exports.revealer(kind, user) if unmasked else None
     objects = exports.export_queryset(kind, user, unit)
     stamp = timezone.localdate().strftime("%Y%m%d")
     filename = f"{exports.FILE_STEMS[kind]}-{unit.code + '-' if unit else ''}{stamp}.{fmt}"
     if fmt == "xlsx":
         out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it when sent)
-        exports.write_xlsx(kind, objects, out, unmasked=unmasked, on_chunk=on_chunk)
+        exports.write_xlsx(kind, objects, out, reveal=reveal)
         out.seek(0)
         response = FileResponse(out, content_type=XLSX_TYPE)
     else:
         response = StreamingHttpResponse(
-            exports.csv_chunks(kind, objects, unmasked=unmasked, on_chunk=on_chunk), content_type=CSV_TYPE
+            exports.csv_chunks(kind, objects, reveal=reveal), content_type=CSV_TYPE
         )
     return _attachment(response, filename)

@@ -11,14 +11,20 @@ writing — written with bulk_create / bulk_update, with one change-log row per 
 record. Nothing is queried per row, so 100,000 households and 300,000 residents go through in bounded
 memory.
 
-Rows may only name grids and units inside the importing unit's subtree (and the user's ledger units);
-a code outside it is "unknown", exactly like a code that does not exist, so the report reveals nothing
-about other areas. A person whose ID number is registered outside is "registered in another area".
+Rows write only what lives inside the importing unit (one of `services.ledger_units(user)`: under a post
+granting MANAGE_LEDGERS): a residence grid or a place's unit outside it is "unknown", exactly like a code
+that does not exist, so the report reveals nothing about other areas; a registration grid (户籍) may be any
+current grid. A record the user only reads there (through its registration grid) may stand in the file
+unchanged — as an export holds it — and a row changing it is refused: the grid where it lives keeps it.
+A person whose ID number is on a register elsewhere is "registered in another area"; one who moved out
+elsewhere moves in (迁入) with their record and history; one registered as deceased is refused.
 Reports mask ID and phone numbers: an ImportRun's errors never hold personal data in clear.
 
 Re-importing a file updates instead of duplicating: households are keyed on the household number,
-residents on the ID number's blind index (without one: household number + name), places and
-organisations on unit + type + name. A row equal to its record is counted as unchanged and not written.
+residents on the ID number's blind index (without one: household number + name; a number nobody holds
+yet falls back to the same name in the household without a number), places and organisations on unit +
+type + name. A row equal to its record is counted as unchanged and not written. In an update an empty
+cell keeps the value on record and 清空 clears it; special-population tags are never added or removed.
 A masked number from a masked export stands for the number on record when the masks agree.
 """
 
@@ -57,7 +63,7 @@ from wangge.units.models import Unit
 
 from . import services
 from .choices import PARTY_ORGANISATION_KINDS, PARTY_STATUSES, HouseholdStatus, ResidentStatus, Sex, TagGroup
-from .columns import CellError, Masked, cell_text, choice_label, columns_for, match_header, scrub
+from .columns import CLEAR, CellError, Masked, cell_text, choice_label, columns_for, match_header, scrub
 from .models import (
     AttentionTag,
     Household,
@@ -212,9 +218,12 @@ def read_rows(source, fmt: str | None = None):
 @dataclass
 class Row:
     number: int
-    text: dict[str, str]
+    text: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     problems: list[tuple[str, str, str]] = field(default_factory=list)
+    # Optional cells left empty (an update keeps the value on record) and cells holding 清空 (cleared).
+    blank: set[str] = field(default_factory=set)
+    cleared: set[str] = field(default_factory=set)
     action: str = ""  # "create", "update" or "unchanged" once checked
     obj: Any = None
     changes: dict | None = None
@@ -225,6 +234,12 @@ class Row:
 
     def has(self, *keys: str) -> bool:
         return all(key in self.values for key in keys)
+
+    def value(self, key: str, current=None, attr: str | None = None) -> Any:
+        """The cell's value; for an empty cell in an update, the value on record."""
+        if key in self.blank and current is not None:
+            return getattr(current, attr or key)
+        return self.values[key]
 
 
 @dataclass(frozen=True)
@@ -244,8 +259,18 @@ def _unit_of(ref: UnitRef | None):
     return None if ref is None else Unit(pk=ref.id, code=ref.code, path=ref.path)
 
 
+KEPT_ELSEWHERE = gettext_lazy("This record is kept where it lives; you may read it but not change it.")
+
+
 class Importer:
-    """Checks and writes one kind of ledger row; subclasses supply the lookups and the writes."""
+    """Checks and writes one kind of ledger row; subclasses supply the lookups and the writes.
+
+    A row may write only what the user keeps inside the importing unit (a unit of
+    `services.ledger_units(user)`, so under a post granting MANAGE_LEDGERS): households and people whose
+    residence grid lies there, places and organisations on its units. A record the user only reads there
+    (through its registration grid) may stand in the file unchanged, as an export holds it; a row that
+    would change it is refused.
+    """
 
     kind = ""
     model: type[models.Model]
@@ -257,6 +282,7 @@ class Importer:
         self.seen: dict[Any, int] = {}
         self.now = timezone.now()
         self.today = timezone.localdate()
+        self.other_grids: dict[str, UnitRef | None] = {}
 
     # prefetched once per file
     def prefetch(self) -> None:
@@ -273,24 +299,61 @@ class Importer:
         """Whether any of the units (UnitRef, Unit or None) lies inside the importing unit's subtree."""
         return any(ref is not None and ref.path.startswith(self.unit.path) for ref in refs)
 
-    def read(self, number: int, cells: dict[str, str]) -> Row:
-        row = Row(number, cells)
+    def keeps(self, grid) -> bool:
+        """Whether a record living in `grid` is kept (may be written) by this import."""
+        return self.reaches(grid)
+
+    def load_registration_grids(self, rows: list[Row]) -> None:
+        """Registration grids (户籍, GRID-8) may be any current grid of the deployment: look up the codes
+        of a batch that are not under the importing unit, once."""
+        codes = {
+            row.values["registered_grid"]
+            for row in rows
+            if row.values.get("registered_grid")
+            and row.values["registered_grid"] not in self.units
+            and row.values["registered_grid"] not in self.other_grids
+        }
+        if not codes:
+            return
+        found = Unit.objects.current().filter(code__in=codes).values_list("id", "code", "path", "kind")
+        for pk, unit_code, path, kind in found:
+            self.other_grids[unit_code] = UnitRef(pk, unit_code, path, kind != UnitKind.DIVISION)
+        for unit_code in codes - set(self.other_grids):
+            self.other_grids[unit_code] = None
+
+    def read(self, number: int, cells: dict[str, Any]) -> Row:
+        row = Row(number)
         for key, column in self.columns.items():
-            value = cells.get(key, "")
-            if not value:
+            try:
+                value = column.text_of(cells.get(key))
+            except CellError as exc:
+                row.text[key] = cell_text(cells.get(key))
+                row.fail(key, exc.code, exc.message)
+                continue
+            row.text[key] = value
+            if not value or value == CLEAR:
                 if column.required:
                     row.fail(key, "required", _("Required: the cell is empty."))
                 else:
                     row.values[key] = column.blank
+                    (row.cleared if value else row.blank).add(key)
                 continue
             try:
                 row.values[key] = column.parse(value)
             except CellError as exc:
                 row.fail(key, exc.code, exc.message)
-        if row.has("lng", "lat") and (row.values["lng"] is None) != (row.values["lat"] is None):
-            missing = "lat" if row.values["lat"] is None else "lng"
-            row.fail(missing, "lng_lat", _("Give both longitude and latitude, or neither."))
         return row
+
+    def point(self, row: Row, current) -> tuple[Any, Any] | None:
+        """Longitude and latitude after empty cells keep the values on record: both or neither."""
+        if not row.has("lng", "lat"):
+            return None
+        lng, lat = row.value("lng", current), row.value("lat", current)
+        if (lng is None) != (lat is None):
+            missing = "lat" if lat is None else "lng"
+            row.fail(missing, "lng_lat", _("Give both longitude and latitude, or neither."))
+            return None
+        return lng, lat
 
     def once(self, row: Row, key: Any, column: str, code: str, message: str) -> bool:
         """In-file duplicates: the first row with a key wins, later ones are errors naming it."""
@@ -324,11 +387,38 @@ class Importer:
         )
         return False
 
-    def personal(self, row: Row, key: str, current_value: str, current_index: str):
-        """A phone cell: (phone, index), or the number on record when a masked cell matches its mask."""
-        value = row.values.get(key)
+    def registration_grid(self, row: Row, current_obj) -> UnitRef | bool | None:
+        """户籍网格编码: any current grid of the deployment (a person's 户籍 may lie in another village).
+        An empty cell keeps the grid on record in an update. False when the cell is wrong."""
+        key = "registered_grid"
+        if key not in row.values:
+            return False
+        if key in row.blank and current_obj is not None:
+            return _ref(current_obj.registered_grid)
+        value = row.values[key]
+        if not value:
+            return None
+        ref = self.units.get(value) or self.other_grids.get(value)
+        if ref is None and current_obj is not None and _code_of(current_obj.registered_grid) == value:
+            return _ref(current_obj.registered_grid)  # a grid retired since: kept as it is
+        if ref is None:
+            row.fail(key, "unknown_grid", _("Unknown grid code: no current grid has this code."))
+            return False
+        if not ref.is_grid:
+            row.fail(key, "not_a_grid", _("This unit is not a grid: give the code of a grid."))
+            return False
+        return ref
+
+    def personal(self, row: Row, key: str, current_value: str, current_index: str, exists: bool):
+        """A phone cell: (phone, index), or the number on record when a masked cell matches its mask or
+        the cell is empty in an update; None when the cell is wrong."""
+        if key not in row.values:
+            return None
+        if key in row.blank and exists:
+            return current_value, current_index
+        value = row.values[key]
         if not isinstance(value, Masked):
-            return value
+            return value or ("", "")
         if current_value and mask_phone(current_value) == normalise_phone(value.text):
             return current_value, current_index
         row.fail(
@@ -381,7 +471,14 @@ class Importer:
         return ChangeAction.UPDATE
 
 
+def _code_of(unit) -> str:
+    return unit.code if unit is not None else ""
+
+
 # --- households -----------------------------------------------------------------------------------------
+
+
+HOUSEHOLD_VALUE_KEYS = ("address", "door_number", "is_rental", "landlord_name", "notes")
 
 
 class HouseholdImporter(Importer):
@@ -409,6 +506,7 @@ class HouseholdImporter(Importer):
                 "grid", "registered_grid"
             )
         }
+        self.load_registration_grids(rows)
         for row in rows:
             self.check_row(row, existing)
 
@@ -423,41 +521,42 @@ class HouseholdImporter(Importer):
                 "duplicate_household",
                 _("The same household number is on row %(row)s."),
             )
-        if household is not None and not self.reaches(household.grid, household.registered_grid):
+        kept = household is None or self.keeps(household.grid)
+        if not kept and not self.reaches(household.registered_grid):
             row.fail(
                 "number",
                 "other_area",
                 _("This household number is used in another area; ask the level above."),
             )
-            household = None
+            return
         grid = self.grid(row, "grid", household.grid if household else None)
-        registered = self.grid(row, "registered_grid", household.registered_grid if household else None)
+        registered = self.registration_grid(row, household)
         landlord = self.personal(
             row,
             "landlord_phone",
             household.landlord_phone if household else "",
             household.landlord_phone_index if household else "",
+            household is not None,
         )
-        if (
-            row.has("is_rental", "landlord_name")
-            and not values["is_rental"]
-            and (values["landlord_name"] or values.get("landlord_phone"))
-        ):
-            row.fail("is_rental", "landlord", _("A landlord is only recorded for a rented household."))
-        if row.problems or grid is False or registered is False or landlord is None:
+        point = self.point(row, household)
+        if row.has(*HOUSEHOLD_VALUE_KEYS) and landlord is not None:
+            rented, name = row.value("is_rental", household), row.value("landlord_name", household)
+            if not rented and (name or landlord[0]):
+                row.fail("is_rental", "landlord", _("A landlord is only recorded for a rented household."))
+        if row.problems or grid is False or registered is False or landlord is None or point is None:
             return
         if registered is not None and registered.id == grid.id:
             registered = None
-        if not self.reaches(grid, registered):
-            row.fail("grid", "outside", _("The change would move the record outside your area."))
-            return
         obj = household if household is not None else Household(number=values["number"])
         before = snapshot(household, list(self.fields)) if household is not None else None
         obj.grid, obj.registered_grid = _unit_of(grid), _unit_of(registered)
-        for key in ("address", "door_number", "lng", "lat", "is_rental", "landlord_name", "notes"):
-            setattr(obj, key, values[key])
-        obj.landlord_phone, obj.landlord_phone_index = landlord or ("", "")
+        for key in HOUSEHOLD_VALUE_KEYS:
+            setattr(obj, key, row.value(key, household))
+        obj.lng, obj.lat = point
+        obj.landlord_phone, obj.landlord_phone_index = landlord
         self.compare(row, obj, before)
+        if not kept and row.action != "unchanged":
+            row.fail("number", "kept_elsewhere", str(KEPT_ELSEWHERE))
 
     def update_action(self, row: Row) -> str:
         return ChangeAction.MOVE if "grid_id" in row.changes else ChangeAction.UPDATE
@@ -476,6 +575,18 @@ RESIDENT_VALUE_KEYS = (
     "political_status",
     "notes",
 )
+# How a row stands to the person it names.
+NEW, KEPT, READ_ONLY, TRANSFER = "new", "kept", "read_only", "transfer"
+
+
+@dataclass
+class Match:
+    """The person a row names (None: a new one), how the import may treat them, and the household the
+    row puts them in (None when the row cannot be written)."""
+
+    resident: Resident | None = None
+    standing: str = NEW
+    household: Household | None = None
 
 
 class ResidentImporter(Importer):
@@ -511,8 +622,10 @@ class ResidentImporter(Importer):
             self.tags[tag.name] = tag
             self.tags[tag.code] = tag
         self.tag_codes = {tag.pk: tag.code for tag in self.tags.values()}
+        self.tag_names = {tag.pk: tag.name for tag in self.tags.values()}
         self.special_tags = {tag.pk for tag in self.tags.values() if tag.group == TagGroup.SPECIAL}
         self.party_orgs: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        self.party_org_ids: set[int] = set()
         orgs = (
             Organisation.objects.visible_to(self.user)
             .filter(kind__in=PARTY_ORGANISATION_KINDS)
@@ -520,19 +633,36 @@ class ResidentImporter(Importer):
         )
         for name, path, pk in orgs:
             self.party_orgs[name].append((path, pk))
+            self.party_org_ids.add(pk)
 
     def resident_reaches(self, resident: Resident) -> bool:
         household = resident.household
         return self.reaches(household.grid, household.registered_grid, resident.registered_grid)
 
+    def standing(self, resident: Resident, named) -> str:
+        """KEPT: the person lives here. TRANSFER: they moved out of a household kept elsewhere and the
+        row puts them into another one (迁入). READ_ONLY: seen here through a registration grid, in their
+        own household. "": none of these, the row cannot name them."""
+        if self.keeps(resident.household.grid):
+            return KEPT
+        moving = named is None or named.pk != resident.household_id
+        if resident.status == ResidentStatus.MOVED_OUT and moving:
+            return TRANSFER
+        return READ_ONLY if self.resident_reaches(resident) else ""
+
     def check_batch(self, rows: list[Row]) -> None:
-        related = ("household__grid", "household__registered_grid", "registered_grid", "party_organisation")
+        related = (
+            "household__grid",
+            "household__registered_grid",
+            "registered_grid",
+            "party_organisation__unit",
+        )
         numbers = {row.values["household"] for row in rows if row.has("household")}
+        # Every household the rows name; which ones the rows may use is decided per row (match).
         households = {
             h.number: h
             for h in Household.objects.filter(number__in=numbers).select_related("grid", "registered_grid")
         }
-        households = {n: h for n, h in households.items() if self.reaches(h.grid, h.registered_grid)}
         indexes = [
             row.values["id_number"].index
             for row in rows
@@ -542,77 +672,124 @@ class ResidentImporter(Importer):
             r.id_number_index: r
             for r in Resident.objects.filter(id_number_index__in=indexes).select_related(*related)
         }
-        # Rows without a full ID number find their person by household and name.
+        # Rows without a full ID number, or with one nobody holds yet, find their person by household
+        # and name (the second: a person entered without a number whose number is now filled in).
         by_name: dict[tuple[int, str], list[Resident]] = defaultdict(list)
         pairs = [
             (households[row.values["household"]].pk, row.values["name"])
             for row in rows
             if row.has("household", "name", "id_number")
-            and not isinstance(row.values["id_number"], services.Identity)
             and row.values["household"] in households
+            and (
+                not isinstance(row.values["id_number"], services.Identity)
+                or row.values["id_number"].index not in by_index
+            )
         ]
         if pairs:
             for resident in Resident.objects.filter(
                 household_id__in={p[0] for p in pairs}, name__in={p[1] for p in pairs}
             ).select_related(*related):
                 by_name[(resident.household_id, resident.name)].append(resident)
-        matched = [self.match(row, households, by_index, by_name) for row in rows]
-        ids = [resident.pk for resident in matched if resident is not None]
+        self.load_registration_grids(rows)
+        matches = [self.match(row, households, by_index, by_name) for row in rows]
+        ids = [m.resident.pk for m in matches if m.resident is not None]
         tags: dict[int, dict[int, int]] = defaultdict(dict)
         for pk, resident_id, tag_id in self.through.objects.filter(resident_id__in=ids).values_list(
             "id", "resident_id", "attentiontag_id"
         ):
             tags[resident_id][tag_id] = pk
         self.current_tags = tags
-        for row, resident in zip(rows, matched, strict=True):
-            self.check_row(
-                row,
-                households.get(row.values.get("household")),
-                resident,
-                tags.get(resident.pk, {}) if resident else {},
-            )
+        for row, found in zip(rows, matches, strict=True):
+            self.check_row(row, found, tags.get(found.resident.pk, {}) if found.resident else {})
 
-    def match(self, row: Row, households: dict, by_index: dict, by_name: dict) -> Resident | None:
-        """The existing person a row stands for, or None for a new one; in-file duplicates fail here."""
+    def match(self, row: Row, households: dict, by_index: dict, by_name: dict) -> Match:
+        """The existing person a row stands for and where the row puts them; in-file duplicates, people
+        of other areas and households the user does not keep fail here."""
         values = row.values
-        household = households.get(values.get("household"))
-        if row.has("household") and household is None:
-            row.fail(
-                "household",
-                "unknown_household",
-                _("Unknown household number: no household with this number in %(unit)s.")
-                % {"unit": self.unit.name},
-            )
-        elif household is not None and household.status != HouseholdStatus.ACTIVE:
-            row.fail("household", "household_closed", _("The household is closed."))
-        ident = values.get("id_number")
-        if isinstance(ident, services.Identity) and ident.index:
-            self.once(
-                row,
-                ("id", ident.index),
-                "id_number",
-                "duplicate_id",
-                _("The same ID number is on row %(row)s."),
-            )
-            resident = by_index.get(ident.index)
-            if resident is not None and not self.resident_reaches(resident):
+        named = households.get(values.get("household"))
+        problems = len(row.problems)
+        resident = self.find(row, named, by_index, by_name)
+        if len(row.problems) > problems:
+            return Match()
+        if resident is None:
+            return Match(None, NEW, self.target(row, named))
+        standing = self.standing(resident, named)
+        if not standing:
+            if resident.status == ResidentStatus.DECEASED:
+                row.fail(
+                    "id_number",
+                    "deceased",
+                    _("This ID number belongs to a person registered as deceased."),
+                )
+            else:
                 row.fail(
                     "id_number",
                     "other_area",
                     _("This ID number is already registered in another area; ask the level above."),
                 )
+            return Match()
+        self.once(
+            row, ("person", resident.pk), "name", "duplicate_person", _("The same person is on row %(row)s.")
+        )
+        if standing == READ_ONLY:
+            # The person's own record, seen through their registration grid: the row must name their
+            # own household, and may not change anything (checked once the row is compared).
+            if named is None or named.pk != resident.household_id:
+                if named is not None and self.reaches(named.grid, named.registered_grid):
+                    row.fail("household", "kept_elsewhere", str(KEPT_ELSEWHERE))
+                else:
+                    self.unknown_household(row)
+                return Match(resident, standing)
+            return Match(resident, standing, resident.household)
+        if standing == KEPT and named is not None and named.pk == resident.household_id:
+            return Match(resident, standing, named)  # stays in their household, even a closed one
+        return Match(resident, standing, self.target(row, named))
+
+    def find(self, row: Row, named, by_index: dict, by_name: dict) -> Resident | None:
+        """The person on record a row names: by the ID number's blind index; a number nobody holds yet
+        falls back to the same name in the same household without a number; a row without a full
+        number is matched on household and name (a masked number must agree with the one on record)."""
+        values = row.values
+        ident = values.get("id_number")
+        if isinstance(ident, services.Identity) and ident.index:
+            if not self.once(
+                row,
+                ("id", ident.index),
+                "id_number",
+                "duplicate_id",
+                _("The same ID number is on row %(row)s."),
+            ):
                 return None
-            return resident
-        if household is None or not row.has("name", "id_number"):
+            resident = by_index.get(ident.index)
+            if resident is not None or named is None or not row.has("name"):
+                return resident
+            unnumbered = [
+                r
+                for r in by_name.get((named.pk, values["name"]), [])
+                if not r.id_number_index and self.resident_reaches(r)
+            ]
+            if len(unnumbered) > 1:
+                row.fail(
+                    "id_number",
+                    "ambiguous",
+                    _(
+                        "Several residents of this household have this name and no ID number on record: "
+                        "give each one's number on their page."
+                    ),
+                )
+                return None
+            return unnumbered[0] if unnumbered else None
+        if named is None or not row.has("name", "id_number"):
             return None
         self.once(
             row,
-            ("name", household.pk, values["name"]),
+            ("name", named.pk, values["name"]),
             "name",
             "duplicate_resident",
             _("The same household number and name without an ID number are on row %(row)s."),
         )
-        candidates = by_name.get((household.pk, values["name"]), [])
+        # Only people the user sees: a name in a household of another area finds nobody.
+        candidates = [r for r in by_name.get((named.pk, values["name"]), []) if self.resident_reaches(r)]
         if isinstance(ident, Masked):
             mask = normalise_id_number(ident.text)
             found = [r for r in candidates if r.id_number and mask_id_number(r.id_number) == mask]
@@ -635,12 +812,36 @@ class ResidentImporter(Importer):
             return None
         return candidates[0] if candidates else None
 
-    def check_row(self, row: Row, household, resident: Resident | None, current_tags: dict[int, int]) -> None:
+    def unknown_household(self, row: Row) -> None:
+        if row.has("household"):
+            row.fail(
+                "household",
+                "unknown_household",
+                _("Unknown household number: no household with this number in %(unit)s.")
+                % {"unit": self.unit.name},
+            )
+
+    def target(self, row: Row, named) -> Household | None:
+        """The household a row puts a person into: one the user keeps here, active."""
+        if named is None or not (self.keeps(named.grid) or self.reaches(named.registered_grid)):
+            self.unknown_household(row)
+            return None
+        if not self.keeps(named.grid):
+            row.fail("household", "kept_elsewhere", str(KEPT_ELSEWHERE))
+            return None
+        if named.status != HouseholdStatus.ACTIVE:
+            row.fail("household", "household_closed", _("The household is closed."))
+            return None
+        return named
+
+    def check_row(self, row: Row, found: Match, current_tags: dict[int, int]) -> None:
         values = row.values
+        resident, household = found.resident, found.household
         ident = values.get("id_number")
         if not isinstance(ident, services.Identity) or not ident.index:
-            # No full number in the row: the person keeps the number on record.
-            ident = self.identity_on_record(resident)
+            # No full number in the row: the person keeps the number on record (清空 removes it).
+            cleared = "id_number" in row.cleared
+            ident = services.Identity("", None, None, "") if cleared else self.identity_on_record(resident)
         if ident.index:
             if values.get("sex") and values["sex"] != ident.sex:
                 row.fail(
@@ -656,12 +857,24 @@ class ResidentImporter(Importer):
                     % {"date": ident.birth_date.isoformat()},
                 )
         phone = self.personal(
-            row, "phone", resident.phone if resident else "", resident.phone_index if resident else ""
+            row,
+            "phone",
+            resident.phone if resident else "",
+            resident.phone_index if resident else "",
+            resident is not None,
         )
-        registered = self.grid(row, "registered_grid", resident.registered_grid if resident else None)
+        registered = self.registration_grid(row, resident)
+        status = self.status(row, found)
         party = self.party_organisation(row, household, resident)
-        tags = self.tag_ids(row)
-        if row.problems or household is None or phone is None or registered is False or party is False:
+        tags = self.tag_set(row, current_tags, resident is not None)
+        if (
+            row.problems
+            or household is None
+            or phone is None
+            or registered is False
+            or party is False
+            or status is None
+        ):
             return
         if registered is not None and registered.id == household.grid_id:
             registered = None
@@ -669,23 +882,44 @@ class ResidentImporter(Importer):
         before = snapshot(resident, list(self.fields)) if resident is not None else None
         obj.household = household
         for key in RESIDENT_VALUE_KEYS:
-            setattr(obj, key, values[key])
+            setattr(obj, key, row.value(key, resident))
         obj.id_number, obj.id_number_index = ident.id_number, ident.index
-        obj.sex = ident.sex if ident.index else values["sex"]
-        obj.birth_date = ident.birth_date if ident.index else values["birth_date"]
-        obj.phone, obj.phone_index = phone or ("", "")
+        obj.sex = ident.sex if ident.index else row.value("sex", resident)
+        obj.birth_date = ident.birth_date if ident.index else row.value("birth_date", resident)
+        obj.phone, obj.phone_index = phone
         obj.registered_grid = _unit_of(registered)
         obj.party_organisation_id = party
-        if resident is None or resident.status != values["status"]:
-            obj.status_date = self.today if values["status"] != ResidentStatus.PRESENT or resident else None
-        obj.status = values["status"]
+        if resident is None or resident.status != status:
+            obj.status_date = self.today if status != ResidentStatus.PRESENT or resident else None
+        obj.status = status
         self.compare(row, obj, before)
+        row.tags = tags
         before_tags = set(current_tags)
-        after_tags = tags | (before_tags & self.special_tags)
-        row.tags = after_tags
-        if resident is not None and after_tags != before_tags:
-            row.changes["tags"] = [self.codes(before_tags), self.codes(after_tags)]
+        if resident is not None and tags != before_tags:
+            row.changes["tags"] = [self.codes(before_tags), self.codes(tags)]
             row.action = "update"
+        if found.standing == READ_ONLY and row.action != "unchanged":
+            row.fail("household", "kept_elsewhere", str(KEPT_ELSEWHERE))
+        elif found.standing == TRANSFER:
+            row.changes["note"] = _("Moved in (迁入) from another household")
+
+    def status(self, row: Row, found: Match) -> str | None:
+        """The status a row gives; a person moving in from another area is on the register."""
+        if "status" not in row.values:
+            return None
+        if found.standing != TRANSFER:
+            return row.value("status", found.resident)
+        if row.values["status"] != ResidentStatus.PRESENT and "status" not in row.blank:
+            row.fail(
+                "status",
+                "transfer_status",
+                _(
+                    "A person moving in (迁入) is on the register: leave the status empty or write %(present)s."
+                )
+                % {"present": choice_label(ResidentStatus, ResidentStatus.PRESENT)},
+            )
+            return None
+        return ResidentStatus.PRESENT
 
     def identity_on_record(self, resident: Resident | None) -> services.Identity:
         if resident is None or not resident.id_number:
@@ -698,12 +932,22 @@ class ResidentImporter(Importer):
             )
 
     def party_organisation(self, row: Row, household, resident: Resident | None) -> int | bool | None:
-        name = row.values.get("party_organisation")
-        if not name:
-            return None if "party_organisation" in row.values else False
-        if "political_status" not in row.values:
+        """The party branch or group a row names (the nearest of that name above the household's grid);
+        an empty cell keeps the one on record while the person is a member and it is still theirs."""
+        if "party_organisation" not in row.values or "political_status" not in row.values:
             return False
-        if row.values["political_status"] not in PARTY_STATUSES:
+        political_status = row.value("political_status", resident)
+        name = row.values["party_organisation"]
+        if not name:
+            if "party_organisation" not in row.blank or resident is None:
+                return None
+            current = resident.party_organisation
+            if current is None or political_status not in PARTY_STATUSES or household is None:
+                return None
+            grid_path = household.grid.path if household.grid_id else ""
+            reachable = grid_path.startswith(current.unit.path) or current.pk in self.party_org_ids
+            return current.pk if reachable else None
+        if political_status not in PARTY_STATUSES:
             row.fail(
                 "party_organisation",
                 "not_party_member",
@@ -729,8 +973,17 @@ class ResidentImporter(Importer):
             return False
         return max(found)[1]  # the nearest: the longest path
 
-    def tag_ids(self, row: Row) -> set[int]:
-        names = row.values.get("tags") or ()
+    def tag_set(self, row: Row, current_tags: dict[int, int], exists: bool) -> set[int]:
+        """The tags after the row. An empty cell keeps them, 清空 removes the ordinary ones; the special-
+        population tags follow their records and the approved key-person listing, so an import neither
+        adds nor removes them."""
+        before = set(current_tags)
+        kept_special = before & self.special_tags
+        if "tags" in row.blank:
+            return before if exists else set()
+        if "tags" in row.cleared or "tags" not in row.values:
+            return kept_special
+        names = row.values["tags"]
         unknown = [name for name in names if name not in self.tags]
         if unknown:
             known = "、".join(sorted({tag.name for tag in self.tags.values()}, key=lambda n: n))
@@ -740,7 +993,19 @@ class ResidentImporter(Importer):
                 _("Unknown attention tags: %(names)s. Known tags: %(known)s.")
                 % {"names": "、".join(unknown), "known": known},
             )
-        return {self.tags[name].pk for name in names if name in self.tags}
+        named = {self.tags[name].pk for name in names if name in self.tags}
+        added_special = (named & self.special_tags) - before
+        if added_special:
+            row.fail(
+                "tags",
+                "special_tag",
+                _(
+                    "%(names)s: these tags follow the special-population record or the approved "
+                    "key-person listing, and an import cannot add them."
+                )
+                % {"names": "、".join(sorted(self.tag_names[pk] for pk in added_special))},
+            )
+        return (named - self.special_tags) | kept_special
 
     def codes(self, tag_ids) -> list[str]:
         return sorted(self.tag_codes[pk] for pk in tag_ids)
@@ -809,9 +1074,14 @@ class OnUnitImporter(Importer):
                 "duplicate_key",
                 _("The same unit code, type and name are on row %(row)s."),
             )
-        if row.problems:
+        current = (
+            existing.get((unit.id, values["kind"], values["name"]))
+            if unit and row.has("kind", "name")
+            else None
+        )
+        point = self.point(row, current)
+        if row.problems or point is None:
             return
-        current = existing.get((unit.id, values["kind"], values["name"]))
         obj = (
             current
             if current is not None
@@ -819,7 +1089,8 @@ class OnUnitImporter(Importer):
         )
         before = snapshot(current, list(self.fields)) if current is not None else None
         for key in self.fields:
-            setattr(obj, key, values[key])
+            setattr(obj, key, row.value(key, current))
+        obj.lng, obj.lat = point
         self.compare(row, obj, before)
 
     def created_snapshot(self, row: Row) -> dict:
@@ -909,11 +1180,11 @@ def _stream(source, fmt, importer: Importer, result: ImportResult, writing: bool
             importer.prefetch()
             batch: list[Row] = []
             for number, cells in enumerate(rows, start=2):
-                texts = {column.key: cell_text(cells[i]) if i < len(cells) else "" for i, column in found}
-                if not any(texts.values()):
+                raw = {column.key: cells[i] if i < len(cells) else None for i, column in found}
+                if not any(cell_text(value) for value in raw.values()):
                     continue
                 result.row_count += 1
-                batch.append(importer.read(number, texts))
+                batch.append(importer.read(number, raw))
                 if len(batch) >= BATCH_SIZE:
                     _handle(importer, batch, result, writing, mode)
                     batch = []

@@ -45,6 +45,12 @@ def _resident(request, pk: int) -> Resident:
     )
 
 
+def _require_kept(request, resident: Resident) -> None:
+    """Writes are for the staff of where the person lives; registration-grid staff read (403)."""
+    if not Resident.objects.writable_by(request.user).filter(pk=resident.pk).exists():
+        raise PermissionDenied(_("This record is kept where it lives; you may read it but not change it."))
+
+
 def _back(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
@@ -61,12 +67,13 @@ def special_record_edit(request, pk: int, kind: str):
     _require(request, Capability.VIEW_LEDGERS)
     resident = _resident(request, pk)
     _require(request, Capability.MANAGE_LEDGERS)
+    _require_kept(request, resident)
     user = request.user
     model = specials.SPECIAL_KINDS[kind]
     record = specials.record_for(resident, kind)
     form_class = special_forms.special_record_form_class(kind)
     personal = [name for name in specials.SPECIAL_PERSONAL_FIELDS if name in form_class.base_fields]
-    unmask = can_unmask(user)
+    unmask = can_unmask(user, resident)
     # Those who may not see the number get an empty field with the masked number as placeholder.
     masked_values = (
         None if unmask else {name: masked(getattr(record, name, "") or "", name) for name in personal}
@@ -117,6 +124,7 @@ def key_person_apply(request, pk: int):
     _require(request, Capability.VIEW_LEDGERS)
     resident = _resident(request, pk)
     _require(request, Capability.MANAGE_LEDGERS)
+    _require_kept(request, resident)
     if request.method == "POST":
         form = special_forms.KeyPersonApplyForm(request.POST)
         if form.is_valid():

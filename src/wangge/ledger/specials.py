@@ -45,7 +45,7 @@ from .models import (
     ReleasedPrisonerRecord,
     Resident,
 )
-from .services import add_tag, remove_tag, require
+from .services import add_tag, lock_visible, remove_tag, require
 
 KEY_PERSON_TAG = "key_person"
 
@@ -96,13 +96,14 @@ def records_of(resident: Resident) -> list[tuple[str, type[models.Model], object
     return [(slug, model, record_for(resident, slug)) for slug, model in SPECIAL_KINDS.items()]
 
 
-def _visible_resident(resident: Resident, user, *, lock: bool = False) -> Resident:
-    queryset = Resident.objects.visible_to(user).select_related("household", "household__grid")
-    if not queryset.filter(pk=resident.pk).exists():
-        raise PermissionDenied(_("This resident is outside your area."))
-    if lock:
-        list(Resident.objects.select_for_update().filter(pk=resident.pk).values_list("pk", flat=True))
-    return queryset.get(pk=resident.pk)
+def _kept_resident(resident: Resident, user) -> Resident:
+    """The resident row locked for a write by someone who keeps it (services.lock_visible: staff of where
+    the person lives; registration-grid staff only read)."""
+    try:
+        lock_visible(Resident, resident.pk, user)
+    except Resident.DoesNotExist as exc:
+        raise PermissionDenied(_("This resident is outside your area.")) from exc
+    return Resident.objects.select_related("household", "household__grid").get(pk=resident.pk)
 
 
 # --- special records ----------------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def save_special_record(resident: Resident, kind: str, *, by, **data):
     if unknown:
         raise ValidationError({name: _("This field cannot be changed here.") for name in unknown})
     with transaction.atomic():
-        resident = _visible_resident(resident, by, lock=True)
+        resident = _kept_resident(resident, by)
         record = model.objects.select_for_update().filter(resident=resident).first()
         creating = record is None
         if creating:
@@ -359,7 +360,7 @@ def apply_listing(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        resident = _visible_resident(resident, by, lock=True)
+        resident = _kept_resident(resident, by)
         if resident.status != ResidentStatus.PRESENT:
             raise ValidationError(
                 {

@@ -2,9 +2,13 @@
 
 Every page needs VIEW_LEDGERS (403 otherwise, and for a user with no post), every form MANAGE_LEDGERS;
 lists start from `visible_to(user)` and one record is fetched with `get_visible_or_404`, so a record
-outside the user's area answers 404 like a missing one. Writes go through ledger.services only; their
-ValidationErrors land on the form field they name. Lists always show ID numbers and phones masked; a
-record's own page shows them as privacy.personal_values allows (unmasked and logged, or masked and marked).
+outside the user's area answers 404 like a missing one. A record is changed only by those who keep it
+(`writable_by`: staff of where it lives, under a post granting MANAGE_LEDGERS); whoever only reads it
+(registration-grid staff, a second post elsewhere) sees no buttons to change it, and its forms answer 403
+with the reason. Writes go through ledger.services only; their ValidationErrors land on the form field
+they name. Lists always show ID numbers and phones masked; a record's own page shows them as
+privacy.personal_values allows (unmasked and logged, or masked and marked), and a person's full date of
+birth only with their unmasked ID number: with the masked one it would give the number back.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Count, Q
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -31,7 +36,7 @@ from wangge.people.roles import Capability, Role
 from wangge.units.models import Unit
 
 from . import forms, privacy, services
-from .choices import PARTY_ORGANISATION_KINDS, HouseholdStatus, ResidentStatus
+from .choices import PARTY_ORGANISATION_KINDS, HouseholdStatus, Relation, ResidentStatus
 from .filters import (
     EXACT_SEARCH_KEYS,
     PLAINTEXT_SEARCH_PARAMS,
@@ -76,6 +81,38 @@ def _require(request, capability: str = Capability.VIEW_LEDGERS) -> None:
 
 def _can_manage(user) -> bool:
     return user.has_capability(Capability.MANAGE_LEDGERS)
+
+
+def _keeps(user, obj) -> bool:
+    """Whether the user may change this record: it lives under a post of theirs granting MANAGE_LEDGERS."""
+    return _can_manage(user) and type(obj).objects.writable_by(user).filter(pk=obj.pk).exists()
+
+
+def _refuse_unless_kept(request, obj) -> HttpResponse | None:
+    """The 403 page of a form for a record the user sees but does not keep, or None when they keep it."""
+    if _keeps(request.user, obj):
+        return None
+    context = {
+        "title": _("You may read this record but not change it"),
+        "message": _(
+            "This record is kept by the staff of where it lives; your posts let you read it only. "
+            "Ask them to change it."
+        ),
+        "back_url": obj.get_absolute_url(),
+        "sections": SECTIONS,
+    }
+    return render(request, "ledger/forbidden.html", context, status=403)
+
+
+def birth_date_shown(resident, *, unmasked: bool) -> str:
+    """A person's date of birth as a page may show it: in full with their unmasked ID number (or when they
+    have none), else the year only: the masked ID hides the county digits and the date of birth, and the
+    county digits are in every grid code, so the full date would give the whole number back."""
+    if not resident.birth_date:
+        return ""
+    if unmasked or not resident.id_number:
+        return resident.birth_date.isoformat()
+    return str(resident.birth_date.year)
 
 
 def _household(request, number: str) -> Household:
@@ -159,9 +196,17 @@ def _label(field) -> str:
     return capfirst(field.verbose_name)
 
 
-def _history(entries, user, *, name_members: bool = False) -> list[dict]:
+def _year_of(value) -> str:
+    """The year of a date as the change log holds it: "1970-01-01" (older rows, people without an ID
+    number) or 1970 (rows of people with one)."""
+    return str(value)[:4]
+
+
+def _history(entries, user, *, name_members: bool = False, full_birth_dates=frozenset()) -> list[dict]:
     """Change-log rows described for a page: who, when, what, and each field's before/after.
-    `name_members` labels residents' rows with their name (a household's page mixes its members' rows in)."""
+    `name_members` labels residents' rows with their name (a household's page mixes its members' rows in).
+    Dates of birth show as the year only, except for the residents in `full_birth_dates` (pks): those the
+    page shows with their ID number unmasked, or who have none."""
     entries = list(entries)
     models_of = {
         e.content_type_id: ContentType.objects.get_for_id(e.content_type_id).model_class() for e in entries
@@ -194,10 +239,13 @@ def _history(entries, user, *, name_members: bool = False) -> list[dict]:
             queryset = queryset.visible_to(user)
         names[model] = {obj.pk: (obj.name if model is Unit else str(obj)) for obj in queryset}
     tag_names = dict(AttentionTag.objects.values_list("code", "name"))
+    full_birth = {str(pk) for pk in full_birth_dates}
 
-    def show(field, value) -> str:
+    def show(field, value, entry) -> str:
         if value in (None, "", []):
             return "—"
+        if field.name == "birth_date" and entry.object_id not in full_birth:
+            return _year_of(value)
         if field.many_to_many:
             return "、".join(tag_names.get(code, code) for code in value)
         if field.many_to_one:
@@ -220,14 +268,18 @@ def _history(entries, user, *, name_members: bool = False) -> list[dict]:
                 field = fields.get(key)
                 if field is None or not field.editable or value in (None, "", False, []):
                     continue
-                items.append({"label": _label(field), "before": None, "after": show(field, value)})
+                items.append({"label": _label(field), "before": None, "after": show(field, value, entry)})
             for key, value in changes.items():
                 field = fields.get(key)
                 if key in ("after", "note") or field is None or not field.editable:
                     continue
                 before, after = value if isinstance(value, list) and len(value) == 2 else (None, value)
                 items.append(
-                    {"label": _label(field), "before": show(field, before), "after": show(field, after)}
+                    {
+                        "label": _label(field),
+                        "before": show(field, before, entry),
+                        "after": show(field, after, entry),
+                    }
                 )
         described.append(
             {
@@ -287,6 +339,7 @@ def index(request):
         "export_formats": EXPORT_FORMATS,
         "can_manage": _can_manage(user),
         "can_approve": user.has_capability(Capability.APPROVE_KEY_PERSONS),
+        "can_unmask": privacy.can_unmask(user),
     }
     return render(request, "ledger/index.html", context)
 
@@ -334,6 +387,7 @@ def household_detail(request, number):
     )
     members.sort(key=lambda m: m.status != ResidentStatus.PRESENT)
     _mask_rows(members)
+    heads = sum(1 for m in members if m.status == ResidentStatus.PRESENT and m.relation == Relation.HEAD)
     landlord_phone = None
     if household.is_rental:  # shown (and, when unmasked, logged) only where the page shows it
         landlord_phone = privacy.personal_values(household, ["landlord_phone"], user, reveal=True)
@@ -360,9 +414,14 @@ def household_detail(request, number):
         "cases": Case.objects.visible_to(user)
         .filter(households=household)
         .order_by("-created_at", "-id")[:CASE_LIMIT],
-        "history": _history(history, user, name_members=True),
-        "can_manage": _can_manage(user),
+        # Members are shown masked here: their dates of birth only in full for those without an ID number.
+        "history": _history(
+            history, user, name_members=True, full_birth_dates={m.pk for m in members if not m.id_number}
+        ),
+        "can_manage": _keeps(user, household),
         "is_active": household.status == HouseholdStatus.ACTIVE,
+        "head_count": heads,
+        "head_warning": household.status == HouseholdStatus.ACTIVE and heads != 1,
         "close_form": forms.CloseHouseholdForm(),
         "section": "households",
         "sections": SECTIONS,
@@ -393,6 +452,8 @@ def household_edit(request, number):
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     household = _household(request, number)
+    if refusal := _refuse_unless_kept(request, household):
+        return refusal
     data = request.POST if request.method == "POST" else None
     form = forms.HouseholdForm(data, instance=household, user=user)
     if data is not None and form.is_valid():
@@ -418,6 +479,8 @@ def household_move(request, number):
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     household = _household(request, number)
+    if refusal := _refuse_unless_kept(request, household):
+        return refusal
     data = request.POST if request.method == "POST" else None
     form = forms.MoveHouseholdForm(data, user=user, household=household)
     if data is not None and form.is_valid():
@@ -452,6 +515,8 @@ def household_close(request, number):
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     household = _household(request, number)
+    if refusal := _refuse_unless_kept(request, household):
+        return refusal
     if household.status != HouseholdStatus.ACTIVE:
         messages.error(request, _("Household %(number)s is closed already.") % {"number": household.number})
         return redirect(household)
@@ -539,17 +604,25 @@ def resident_detail(request, pk):
     resident = _resident(request, pk)
     household = resident.household
     organisation = resident.party_organisation
+    personal = privacy.personal_values(resident, ["id_number", "phone"], user, reveal=True)
+    unmasked = not personal["id_number"].is_masked  # no ID number, or shown (and logged) unmasked
     context = {
         "resident": resident,
         "household": household,
-        "personal": privacy.personal_values(resident, ["id_number", "phone"], user, reveal=True),
+        "personal": personal,
+        "birth_date": birth_date_shown(resident, unmasked=unmasked),
+        "birth_date_full": unmasked or not resident.id_number,
         "tags": list(resident.tags.all()),
         "organisation_visible": organisation is not None
         and Organisation.objects.visible_to(user).filter(pk=organisation.pk).exists(),
         "registration_grid": resident.registered_grid or household.registered_grid,
         "grid_visible": _unit_visible(user, household.grid),
-        "history": _history(history_for(resident)[:HISTORY_LIMIT], user),
-        "can_manage": _can_manage(user),
+        "history": _history(
+            history_for(resident)[:HISTORY_LIMIT],
+            user,
+            full_birth_dates={resident.pk} if unmasked or not resident.id_number else (),
+        ),
+        "can_manage": _keeps(user, resident),
         "section": "residents",
         "sections": SECTIONS,
     }
@@ -561,8 +634,10 @@ def resident_create(request, number):
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     household = _household(request, number)
+    if refusal := _refuse_unless_kept(request, household):
+        return refusal
     data = request.POST if request.method == "POST" else None
-    form = forms.ResidentForm(data, user=user)
+    form = forms.ResidentForm(data, user=user, household=household)
     if data is not None and form.is_valid():
         resident = _save(
             form, lambda: services.create_resident(by=user, household=household, **form.service_kwargs())
@@ -591,6 +666,8 @@ def resident_edit(request, pk):
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     resident = _resident(request, pk)
+    if refusal := _refuse_unless_kept(request, resident):
+        return refusal
     data = request.POST if request.method == "POST" else None
     form = forms.ResidentForm(data, instance=resident, user=user)
     if data is not None and form.is_valid():
@@ -617,6 +694,8 @@ def resident_status(request, pk):
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     resident = _resident(request, pk)
+    if refusal := _refuse_unless_kept(request, resident):
+        return refusal
     data = request.POST if request.method == "POST" else None
     form = forms.ResidentStatusForm(data, resident=resident)
     if data is not None and form.is_valid():
@@ -670,7 +749,7 @@ def place_detail(request, pk):
     context = {
         "place": place,
         "history": _history(history_for(place)[:HISTORY_LIMIT], request.user),
-        "can_manage": _can_manage(request.user),
+        "can_manage": _keeps(request.user, place),
         "section": "places",
         "sections": SECTIONS,
     }
@@ -700,6 +779,8 @@ def place_edit(request, pk):
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     place = get_visible_or_404(Place.objects.select_related("unit"), user, pk=pk)
+    if refusal := _refuse_unless_kept(request, place):
+        return refusal
     data = request.POST if request.method == "POST" else None
     form = forms.PlaceForm(data, instance=place, user=user)
     if data is not None and form.is_valid():
@@ -755,7 +836,7 @@ def organisation_detail(request, pk):
         "members": members,
         "page_query": _query_without(request, "page"),
         "history": _history(history_for(organisation)[:HISTORY_LIMIT], user),
-        "can_manage": _can_manage(user),
+        "can_manage": _keeps(user, organisation),
         "section": "organisations",
         "sections": SECTIONS,
     }
@@ -785,6 +866,8 @@ def organisation_edit(request, pk):
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     organisation = get_visible_or_404(Organisation.objects.select_related("unit"), user, pk=pk)
+    if refusal := _refuse_unless_kept(request, organisation):
+        return refusal
     data = request.POST if request.method == "POST" else None
     form = forms.OrganisationForm(data, instance=organisation, user=user)
     if data is not None and form.is_valid():

@@ -16,6 +16,7 @@ from wangge.people.roles import Capability
 
 from .. import specials
 from ..choices import ResidentStatus
+from ..models import Resident
 from ..privacy import masked
 
 register = template.Library()
@@ -54,7 +55,13 @@ def record_rows(record, kind: str) -> list[tuple[str, str]]:
 def special_panel(context, resident):
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
-    can_manage = bool(user and user.is_authenticated and user.has_capability(Capability.MANAGE_LEDGERS))
+    # Buttons only for those who keep the record: staff of where the person lives (not the 户籍 grid).
+    can_manage = bool(
+        user
+        and user.is_authenticated
+        and user.has_capability(Capability.MANAGE_LEDGERS)
+        and Resident.objects.writable_by(user).filter(pk=resident.pk).exists()
+    )
     kinds = []
     for slug, model, record in specials.records_of(resident):
         kinds.append(

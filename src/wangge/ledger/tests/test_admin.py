@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from wangge.ledger import services
 from wangge.ledger.choices import DrugControlStatus
 from wangge.ledger.models import AttentionTag, DrugUserRecord, Resident
 
@@ -128,3 +129,23 @@ def test_an_administrator_adds_a_tag_and_retires_one(ledger, county, login):
         client.post(reverse("admin:ledger_attentiontag_delete", args=[tekun.pk]), {"post": "yes"}).status_code
         == 403
     )
+
+
+def test_the_admin_shows_an_id_holders_year_of_birth_only(ledger, county, login):
+    """The admin shows ID numbers masked to everyone, so a date of birth read from one shows as its year."""
+    zhang = ledger.residents.zhang  # born 1970-01-01
+    html = login(county.users.village_a).get(reverse("admin:ledger_resident_change", args=[zhang.pk]))
+    html = html.content.decode()
+    assert "field-shown_birth_date" in html
+    shown = html.split("field-shown_birth_date")[1].split('<div class="form-row')[0]
+    assert "1970" in shown
+    for full in ("1970-01-01", "1970年1月1日", "Jan. 1, 1970", "1970/01/01"):
+        assert full not in html
+    without_id = services.create_resident(
+        by=county.users.sysadmin,
+        household=ledger.households.a11_1,
+        name="吴无证",
+        birth_date=datetime.date(1944, 4, 14),
+    )
+    html = login(county.users.village_a).get(reverse("admin:ledger_resident_change", args=[without_id.pk]))
+    assert "1944-04-14" in html.content.decode()

@@ -3,6 +3,8 @@ its page and PDF, and a query count that does not grow with the households or gr
 
 import datetime
 import io
+import re
+from html import unescape
 
 import pytest
 from django.db import connection
@@ -13,7 +15,7 @@ from wangge.cases import services as case_services
 from wangge.cases.choices import Source
 from wangge.core.testing import POST_START, box, make_user
 from wangge.ledger import services
-from wangge.ledger.choices import PlaceKind, PoliticalStatus, Relation
+from wangge.ledger.choices import PlaceKind, PoliticalStatus, Relation, ResidenceType
 from wangge.ledger.dossier import build_dossier
 from wangge.ledger.models import AttentionTag, Household, Resident
 from wangge.ledger.testing import make_id_number
@@ -361,3 +363,130 @@ def test_the_pdf_is_an_a4_attachment_named_after_the_unit(ledger, county, login)
     assert "张伟" in text and "A11-1" in text
     assert f"1 / {len(reader.pages)}" in text
     assert ledger.residents.zhang.id_number not in text
+
+
+# --- figures equal the lists they link to; people away; own registration first (findings 5, 6) ----------
+
+
+def away_and_own_registration(ledger, county):
+    """钱在外 of A11-1 lives away (户在人不在), a Party member of the branch; 周户籍 lives in B1-1 (registered in
+    一格 as a household) with her own 户籍 in 二格; 吴外村 lives in 二格 with his 户籍 in 乙一村."""
+    admin = county.users.sysadmin
+    services.create_resident(
+        by=admin,
+        household=ledger.households.a11_1,
+        name="钱在外",
+        id_number=make_id_number(born="19900909", order="881"),
+        relation=Relation.CHILD,
+        residence_type=ResidenceType.ABROAD,
+        political_status=PoliticalStatus.PARTY_MEMBER,
+        party_organisation=ledger.branch,
+        tags=[ledger.tags["dibao"]],
+    )
+    services.create_resident(
+        by=admin,
+        household=ledger.households.b1_1,
+        name="周户籍",
+        relation=Relation.SPOUSE,
+        residence_type=ResidenceType.SEPARATED,
+        registered_grid=county.cell_a12,
+    )
+    services.create_resident(
+        by=admin,
+        household=ledger.households.a12_1,
+        name="吴外村",
+        relation=Relation.OTHER,
+        residence_type=ResidenceType.SEPARATED,
+        registered_grid=county.grid_b1,
+    )
+
+
+def test_people_away_from_home_are_registered_here_not_living_here(ledger, county):
+    away_and_own_registration(ledger, county)
+    grid = dossier_of(county.cell_a11, county.users.village_a)
+    assert grid.residents["living"] == 4  # 张伟, 李娜, 张小明, 陈租客
+    assert grid.residents["registered_away"] == 2  # 孙丽 (B1-1) and 钱在外 (away)
+    assert sorted(r.name for r in grid.away_residents) == ["孙丽", "钱在外"]
+    assert {f.key: f.count for f in grid.residence_types}.get("abroad") is None
+    village = dossier_of(county.village_a, county.users.village_a)
+    assert village.residents["party_members"] == 1  # 赵强; 钱在外 does not live here
+    [branch] = village.party_organisations
+    assert (branch.linked_members, branch.members_here) == (2, 1)
+    assert {c.unit.code: c.residents for c in village.children}[county.grid_a1.code] == 6
+
+
+def test_a_members_own_registration_wins_over_the_households(ledger, county):
+    away_and_own_registration(ledger, county)
+    # 周户籍's household B1-1 is registered in 一格, she herself in 二格: she is 二格's, not 一格's.
+    assert "周户籍" not in [
+        r.name for r in dossier_of(county.cell_a11, county.users.village_a).away_residents
+    ]
+    second = dossier_of(county.cell_a12, county.users.village_a)
+    assert [r.name for r in second.away_residents] == ["周户籍"]
+    assert second.residents["registered_away"] == 1
+    assert second.residents["registered_elsewhere"] == 1  # 吴外村, registered in 乙一村
+    assert dossier_of(county.grid_b1, county.users.village_b).residents["registered_away"] == 1
+
+
+LINK = re.compile(
+    r'<a\b[^>]*href="(/ledger/(?:households|residents|places|organisations)/\?[^"]*)"[^>]*>(.*?)</a>', re.S
+)
+
+
+def linked_figures(html: str) -> list[tuple[str, int]]:
+    """Every (list URL, figure) of a dossier page: links whose text is a number or holds one as a figure."""
+    found = []
+    for url, text in LINK.findall(html):
+        number = re.search(r'<span class="n">(\d+)</span>', text) or re.fullmatch(r"\s*(\d+)\s*", text)
+        if number:
+            found.append((unescape(url), int(number.group(1))))
+    return found
+
+
+@pytest.mark.parametrize(
+    "unit, who",
+    [
+        ("cell_a11", "village_a"),
+        ("cell_a11", "grid_worker"),
+        ("cell_a12", "village_a"),
+        ("village_a", "village_a"),
+        ("town_a", "township_a"),
+    ],
+)
+def test_every_figure_equals_the_count_of_the_list_it_links_to(ledger, county, login, unit, who):
+    away_and_own_registration(ledger, county)
+    services.set_resident_status(ledger.residents.li, "moved_out", by=county.users.sysadmin)
+    client = login(getattr(county.users, who))
+    html = client.get(dossier_url(getattr(county, unit))).content.decode()
+    figures = linked_figures(html)
+    linked = " ".join(url for url, _ in figures)
+    assert linked.count("membership=living") >= 3 and linked.count("membership=registered") == 2
+    assert "tag=dibao" in linked or unit == "cell_a12"  # 二格's people carry no tag
+    for url, figure in figures:
+        listed = client.get(url)
+        assert listed.status_code == 200 and not listed.context["filter"].form.errors, url
+        assert listed.context["page"].paginator.count == figure, url
+
+
+def test_the_lists_filter_by_membership(ledger, county, login):
+    away_and_own_registration(ledger, county)
+    client = login(county.users.village_a)
+    url = reverse("ledger:residents")
+    code = county.cell_a11.code
+
+    def listed(**params):
+        return sorted(r.name for r in client.get(url, {"unit": code, **params}).context["page"])
+
+    assert listed(membership="living") == ["张伟", "张小明", "李娜", "陈租客"]
+    assert listed(membership="registered") == ["孙丽", "钱在外"]
+    assert (
+        listed()
+        == listed(membership="any")
+        == sorted(["张伟", "张小明", "李娜", "陈租客", "孙丽", "钱在外", "周户籍"])
+    )
+    households = reverse("ledger:households")
+    living = client.get(households, {"unit": code, "membership": "living"}).context["page"]
+    assert [h.number for h in living] == ["A11-1", "A11-2"]
+    registered = client.get(households, {"unit": code, "membership": "registered"}).context["page"]
+    assert [h.number for h in registered] == ["B1-1"]
+    assert len(client.get(households, {"unit": code}).context["page"]) == 3

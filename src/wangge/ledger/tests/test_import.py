@@ -114,7 +114,7 @@ def crafted_residents(county, outsider_resident):
         {"household": "A11-1", "name": "坏电话", "phone": "12345"},  # 8
         {"household": "A11-1", "name": "怪关系", "relation": "外星人"},  # 9
         {"id_number": outsider_resident.id_number, "household": "A11-2", "name": "钱外村"},  # 10
-        {"household": "A11-1", "name": "外格", "registered_grid": county.grid_b1.code},  # 11
+        {"household": "A11-1", "name": "外格", "registered_grid": "999999999999"},  # 11
         {"household": "A11-1", "name": "怪标签", "tags": "低保、外星标签"},  # 12
         {
             "id_number": make_id_number(born="19900101", order="113"),  # odd order digit: male
@@ -474,33 +474,34 @@ class TestApply:
         assert zhang.household == ledger.households.a12_1
         assert history_for(zhang).first().action == ChangeAction.MOVE
 
-    def test_a_dual_grid_household_keeps_its_grid_outside_the_importing_unit(self, ledger, county, tmp_path):
-        """B1-1 lives in 乙一村 and is registered in 一格: 甲一村 sees it and may re-import it unchanged."""
+    def test_a_household_kept_by_another_village_is_read_only(self, ledger, county, tmp_path):
+        """B1-1 lives in 乙一村 and is registered in 一格: 甲一村 reads it, may re-import it unchanged, and
+        may not change it: the grid where it lives keeps it."""
+        user, unit = county.users.village_a, county.village_a
         rows = [
             {
                 "number": "B1-1",
                 "grid": county.grid_b1.code,
                 "registered_grid": county.cell_a11.code,
                 "address": "乙一村1号",
-                "notes": "核实",
             }
         ]
-        result = imports.apply(
-            write_xlsx(tmp_path / "h.xlsx", HOUSEHOLDS, rows),
-            HOUSEHOLDS,
-            user=county.users.village_a,
-            unit=county.village_a,
-            mode="all_or_nothing",
+        path = write_xlsx(tmp_path / "h.xlsx", HOUSEHOLDS, rows)
+        result = imports.apply(path, HOUSEHOLDS, user=user, unit=unit, mode="all_or_nothing")
+        assert result.ok and result.unchanged == 1
+        for change in ({"notes": "核实"}, {"grid": county.cell_a11.code}, {"registered_grid": "清空"}):
+            changed = [{**rows[0], **change}]
+            path = write_xlsx(tmp_path / "h2.xlsx", HOUSEHOLDS, changed)
+            result = imports.apply(path, HOUSEHOLDS, user=user, unit=unit, mode="valid_only")
+            assert triples(result) == [(2, "户编号", "kept_elsewhere")], change
+            assert result.errors[0]["rule"] == "该记录由其居住地网格维护：您可以查看，但不能修改。"
+        household = Household.objects.get(number="B1-1")
+        assert (household.grid, household.registered_grid, household.notes) == (
+            county.grid_b1,
+            county.cell_a11,
+            "",
         )
-        assert result.ok and result.updated == 1
-        rows[0]["registered_grid"] = ""
-        result = imports.check(
-            write_xlsx(tmp_path / "h2.xlsx", HOUSEHOLDS, rows),
-            HOUSEHOLDS,
-            user=county.users.village_a,
-            unit=county.village_a,
-        )
-        assert triples(result) == [(2, "居住网格编码", "outside")]
+        assert history_for(household).count() == 1  # its creation only
 
     def test_places_and_organisations_are_keyed_on_unit_type_and_name(self, ledger, county, tmp_path):
         user, unit = county.users.village_a, county.village_a
@@ -524,8 +525,10 @@ class TestApply:
             mode="valid_only",
         )
         assert triples(result) == [(4, "单位编码", "unknown_unit")]
-        assert (result.created, result.updated) == (1, 1)
-        assert Place.objects.get(name="甲一村党群服务站").contact_phone == "02312345678"
+        # The station's row leaves its contact person empty: kept, and the rest is as on record.
+        assert (result.created, result.updated, result.unchanged) == (1, 0, 1)
+        station = Place.objects.get(name="甲一村党群服务站")
+        assert (station.contact_name, station.contact_phone) == ("周站长", "02312345678")
         assert Place.objects.filter(name="一格小卖部", unit=county.cell_a11).exists()
         rows = [
             {
@@ -711,3 +714,361 @@ def test_csv_with_bom_and_quoted_newlines_keeps_row_numbers(county, tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode())
     result = imports.check(path, HOUSEHOLDS, user=county.users.village_a, unit=county.village_a)
     assert triples(result) == [(3, "居住网格编码", "unknown_grid")]
+
+
+# --- special tags, re-import with numbers filled in, moving in --------------------------------------------
+
+
+def check_residents(tmp_path, rows, user, unit, *, mode=None, name="r.xlsx"):
+    path = write_xlsx(tmp_path / name, RESIDENTS, rows)
+    if mode is None:
+        return imports.check(path, RESIDENTS, user=user, unit=unit)
+    return imports.apply(path, RESIDENTS, user=user, unit=unit, mode=mode)
+
+
+class TestSpecialTags:
+    def test_an_import_cannot_add_a_special_tag(self, ledger, county, tmp_path):
+        zhang = ledger.residents.zhang
+        rows = [
+            {"id_number": zhang.id_number, "household": "A11-1", "name": "张伟", "tags": "低保、社区矫正"},
+            {"household": "A11-1", "name": "新人", "tags": "刑满释放"},
+        ]
+        result = check_residents(tmp_path, rows, county.users.village_a, county.village_a)
+        assert triples(result) == [(2, "关注标签", "special_tag"), (3, "关注标签", "special_tag")]
+        assert "社区矫正" in result.errors[0]["rule"] and "刑满释放" in result.errors[1]["rule"]
+        assert not zhang.tags.filter(code="community_correction").exists()
+
+    def test_a_special_tag_the_person_carries_stays_whatever_the_file_says(self, ledger, county, tmp_path):
+        zhang = ledger.residents.zhang
+        zhang.tags.add(ledger.tags["key_person"])
+        user, unit = county.users.village_a, county.village_a
+        row = {"id_number": zhang.id_number, "household": "A11-1", "name": "张伟"}
+        for tags, expected in (
+            ("重点人员、低保", ["dibao", "key_person"]),  # named and carried already: fine
+            ("残疾", ["disabled", "key_person"]),  # left out: kept
+            ("清空", ["key_person"]),  # 清空 removes the ordinary tags only
+        ):
+            result = check_residents(tmp_path, [{**row, "tags": tags}], user, unit, mode="all_or_nothing")
+            assert result.ok, result.errors
+            assert sorted(zhang.tags.values_list("code", flat=True)) == expected
+
+
+class TestIdNumbersFilledIn:
+    def test_a_number_added_later_updates_the_person_entered_without_one(self, ledger, county, tmp_path):
+        user, unit = county.users.village_a, county.village_a
+        first = check_residents(
+            tmp_path,
+            [{"household": "A11-2", "name": "无证", "birth_date": "1988-08-08"}],
+            user,
+            unit,
+            mode="all_or_nothing",
+        )
+        assert first.created == 1
+        person = Resident.objects.get(name="无证")
+        again = check_residents(
+            tmp_path,
+            [{"id_number": NEW_ID, "household": "A11-2", "name": "无证"}],
+            user,
+            unit,
+            mode="all_or_nothing",
+            name="r2.xlsx",
+        )
+        assert (again.created, again.updated) == (0, 1), again.errors
+        assert list(Resident.objects.filter(name="无证").values_list("pk", flat=True)) == [person.pk]
+        person.refresh_from_db()
+        assert person.id_number == NEW_ID and person.id_number_index == blind_index("id_number", NEW_ID)
+
+    def test_two_people_of_that_name_without_numbers_are_ambiguous(self, ledger, county, tmp_path):
+        user, unit = county.users.village_a, county.village_a
+        for _ in range(2):
+            services.create_resident(by=user, household=ledger.households.a11_2, name="同名")
+        result = check_residents(
+            tmp_path, [{"id_number": NEW_ID, "household": "A11-2", "name": "同名"}], user, unit
+        )
+        assert triples(result) == [(2, "身份证号", "ambiguous")]
+
+    def test_one_person_twice_in_a_file_is_refused(self, ledger, county, tmp_path):
+        zhang = ledger.residents.zhang
+        rows = [
+            {"id_number": zhang.id_number, "household": "A11-1", "name": "张伟"},
+            {"household": "A11-1", "name": "张伟"},
+        ]
+        result = check_residents(tmp_path, rows, county.users.village_a, county.village_a)
+        assert triples(result) == [(3, "姓名", "duplicate_person")]
+
+
+class TestMovingIn:
+    def test_a_person_moved_out_of_another_area_moves_in_with_their_history(
+        self, ledger, county, outsider_resident, tmp_path
+    ):
+        services.set_resident_status(outsider_resident, "moved_out", by=county.users.sysadmin)
+        tag = ledger.tags["veteran"]
+        outsider_resident.tags.add(tag)
+        user, unit = county.users.village_a, county.village_a
+        row = {"id_number": outsider_resident.id_number, "household": "A11-2", "name": "钱外村"}
+        result = check_residents(tmp_path, [row], user, unit, mode="all_or_nothing")
+        assert result.ok and (result.created, result.updated) == (0, 1), result.errors
+        person = Resident.objects.get(pk=outsider_resident.pk)
+        assert person.household == ledger.households.a11_2
+        assert person.status == "present" and person.status_date is not None
+        assert list(person.tags.values_list("code", flat=True)) == ["veteran"]  # an empty cell keeps them
+        entry = history_for(person).first()
+        assert entry.action == ChangeAction.MOVE and entry.user == user
+        assert entry.changes["note"] == "从其他户迁入"
+        assert entry.changes["household_id"] == [outsider_resident.household_id, ledger.households.a11_2.pk]
+        assert Resident.objects.filter(name="钱外村").count() == 1
+
+    def test_a_person_seen_here_who_moved_out_elsewhere_moves_in_too(self, ledger, county, tmp_path):
+        """孙丽 lived in B1-1 (乙一村), registered in 一格: 甲一村 read her; once she moved out, 甲一村 takes
+        her in; her own household's row still only reads."""
+        sun = services.set_resident_status(ledger.residents.sun, "moved_out", by=county.users.sysadmin)
+        user, unit = county.users.village_a, county.village_a
+        row = {"id_number": sun.id_number, "household": "B1-1", "name": "孙丽", "status": "迁出"}
+        assert check_residents(tmp_path, [row], user, unit).unchanged == 1
+        row.update(household="A11-2", status="")
+        result = check_residents(tmp_path, [row], user, unit, mode="all_or_nothing", name="r2.xlsx")
+        assert result.ok and result.updated == 1, result.errors
+        sun.refresh_from_db()
+        assert (sun.household, sun.status) == (ledger.households.a11_2, "present")
+
+    def test_moving_in_puts_the_person_on_the_register(self, ledger, county, outsider_resident, tmp_path):
+        services.set_resident_status(outsider_resident, "moved_out", by=county.users.sysadmin)
+        row = {
+            "id_number": outsider_resident.id_number,
+            "household": "A11-2",
+            "name": "钱外村",
+            "status": "迁出",
+        }
+        result = check_residents(tmp_path, [row], county.users.village_a, county.village_a)
+        assert triples(result) == [(2, "状态", "transfer_status")]
+
+    def test_a_deceased_person_elsewhere_is_an_error(self, ledger, county, outsider_resident, tmp_path):
+        services.set_resident_status(outsider_resident, "deceased", by=county.users.sysadmin)
+        row = {"id_number": outsider_resident.id_number, "household": "A11-2", "name": "钱外村"}
+        result = check_residents(tmp_path, [row], county.users.village_a, county.village_a)
+        assert triples(result) == [(2, "身份证号", "deceased")]
+        assert result.errors[0]["rule"] == "该身份证号码对应的人员已登记为死亡。"
+
+    def test_a_person_on_a_register_elsewhere_is_registered_in_another_area(
+        self, ledger, county, outsider_resident, tmp_path
+    ):
+        row = {"id_number": outsider_resident.id_number, "household": "A11-2", "name": "钱外村"}
+        result = check_residents(tmp_path, [row], county.users.village_a, county.village_a)
+        assert triples(result) == [(2, "身份证号", "other_area")]
+        assert result.errors[0]["rule"] == "该身份证号码已在其他辖区登记，请向上级咨询。"
+
+
+# --- who may write what -------------------------------------------------------------------------------
+
+
+class TestWhatAnImportMayWrite:
+    def test_a_resident_cannot_be_added_to_a_household_kept_elsewhere(self, ledger, county, tmp_path):
+        """B1-1 is registered in 一格, so 甲一村 reads it; it lives in 乙一村, which keeps it."""
+        rows = [{"household": "B1-1", "name": "新来", "id_number": NEW_ID}]
+        result = check_residents(tmp_path, rows, county.users.village_a, county.village_a)
+        assert triples(result) == [(2, "户编号", "kept_elsewhere")]
+        assert result.errors[0]["rule"] == "该记录由其居住地网格维护：您可以查看，但不能修改。"
+
+    def test_a_person_living_elsewhere_cannot_be_moved_in(self, ledger, county, tmp_path):
+        sun = ledger.residents.sun  # lives in B1-1 (乙一村), seen from 一格 through the household's 户籍
+        rows = [{"id_number": sun.id_number, "household": "A11-2", "name": "孙丽"}]
+        result = check_residents(tmp_path, rows, county.users.village_a, county.village_a)
+        assert triples(result) == [(2, "户编号", "kept_elsewhere")]
+        sun.refresh_from_db()
+        assert sun.household == ledger.households.b1_1
+
+    def test_a_registration_grid_may_lie_in_another_village(self, ledger, county, tmp_path):
+        user, unit = county.users.village_a, county.village_a
+        households = [
+            {
+                "number": "R-1",
+                "grid": county.cell_a11.code,
+                "registered_grid": county.grid_b1.code,
+                "address": "x",
+            }
+        ]
+        path = write_xlsx(tmp_path / "h.xlsx", HOUSEHOLDS, households)
+        result = imports.apply(path, HOUSEHOLDS, user=user, unit=unit, mode="all_or_nothing")
+        assert result.ok, result.errors
+        assert Household.objects.get(number="R-1").registered_grid == county.grid_b1
+        rows = [{"household": "A11-2", "name": "外籍", "registered_grid": county.grid_a2_only.code}]
+        result = check_residents(tmp_path, rows, user, unit, mode="all_or_nothing")
+        assert result.ok, result.errors
+        assert Resident.objects.get(name="外籍").registered_grid == county.grid_a2_only
+        rows = [{"household": "A11-2", "name": "无格", "registered_grid": county.village_b.code}]
+        result = check_residents(tmp_path, rows, user, unit, name="r2.xlsx")
+        assert triples(result) == [(2, "户籍网格编码", "not_a_grid")]
+
+    def test_imports_follow_the_post_that_grants_managing_the_ledgers(self, ledger, county, tmp_path):
+        """A county command post reads the county; a grid post keeps one cell: imports go there only."""
+        from wangge.core.testing import make_user
+        from wangge.people.roles import Role
+
+        user = make_user(
+            "mixed", (county.county, Role.COUNTY_COMMAND), (county.cell_a11, Role.GRID_WORKER_FULL_TIME)
+        )
+        assert imports.importing_units(user) == [county.cell_a11]
+        path = write_xlsx(tmp_path / "h.xlsx", HOUSEHOLDS, [])
+        with pytest.raises(PermissionDenied):
+            imports.check(path, HOUSEHOLDS, user=user, unit=county.county)
+        rows = [{"number": "M-1", "grid": county.cell_a12.code, "address": "x"}]
+        result = imports.check(
+            write_xlsx(tmp_path / "h2.xlsx", HOUSEHOLDS, rows), HOUSEHOLDS, user=user, unit=county.cell_a11
+        )
+        assert triples(result) == [(2, "居住网格编码", "unknown_grid")]
+
+
+# --- cells --------------------------------------------------------------------------------------------
+
+
+class TestCells:
+    def test_numbers_excel_stored_as_numbers_are_refused_when_digits_were_lost(
+        self, ledger, county, tmp_path
+    ):
+        rows = [
+            {"id_number": 500229197001011111, "household": "A11-1", "name": "数字号"},  # 2: an ID as a number
+            {"id_number": 5.00229197001011e17, "household": "A11-1", "name": "科学计数"},  # 3
+            {"household": "A11-1", "name": "座机", "phone": 2312345678},  # 4: the landline's 0 is gone
+            {"household": "A11-1", "name": "手机", "phone": 13800009999},  # 5: a mobile number is exact
+            {"household": "A11-1", "name": "文本", "id_number": "5.00229E+17"},  # 6: what a CSV holds
+        ]
+        path = write_xlsx(tmp_path / "r.xlsx", RESIDENTS, rows)
+        result = imports.check(path, RESIDENTS, user=county.users.village_a, unit=county.village_a)
+        assert triples(result) == [
+            (2, "身份证号", "number_cell"),
+            (3, "身份证号", "number_cell"),
+            (4, "联系电话", "number_cell"),
+            (6, "身份证号", "number_cell"),
+        ]
+        dumped = json.dumps(result.errors)
+        assert "500229197001011111" not in dumped and "5002291970010" not in dumped
+        households = [
+            {"number": 12345, "grid": county.cell_a11.code, "address": "数字户号"},  # exact: converted
+            {"number": 1.5e15, "grid": county.cell_a11.code, "address": "太长"},
+            {"number": "G-1", "grid": int(county.cell_a11.code), "address": "长编码"},
+        ]
+        path = write_xlsx(tmp_path / "h.xlsx", HOUSEHOLDS, households)
+        result = imports.apply(
+            path, HOUSEHOLDS, user=county.users.village_a, unit=county.village_a, mode="valid_only"
+        )
+        assert len(county.cell_a11.code) > 15  # more digits than Excel keeps
+        assert triples(result) == [(3, "户编号", "number_cell"), (4, "居住网格编码", "number_cell")]
+        assert Household.objects.get(number="12345").grid == county.cell_a11
+        places = [{"unit": int(county.village_a.code), "kind": "shop", "name": "数字编码店"}]
+        path = write_xlsx(tmp_path / "p.xlsx", ImportKind.PLACES, places)
+        result = imports.apply(
+            path, ImportKind.PLACES, user=county.users.village_a, unit=county.village_a, mode="valid_only"
+        )
+        assert result.ok and Place.objects.get(name="数字编码店").unit == county.village_a
+
+    def test_the_number_cell_rule_says_what_to_do(self):
+        from wangge.ledger.columns import CellError, column_by_key
+
+        with translation.override("en"), pytest.raises(CellError) as error:
+            column_by_key(RESIDENTS, "id_number").text_of(500229197001011111)
+        assert error.value.message == (
+            "Excel stored this as a number and lost digits: format the column as text."
+        )
+
+    @pytest.mark.parametrize("written", ["2024/5/31 0:00", "2024-05-31 00:00:00", "2024/05/31 00:00"])
+    def test_dates_with_the_time_excel_adds_in_a_csv_are_read(self, ledger, county, tmp_path, written):
+        path = write_csv(
+            tmp_path / "r.csv", RESIDENTS, [{"household": "A11-2", "name": "日期", "birth_date": written}]
+        )
+        result = imports.apply(
+            path, RESIDENTS, user=county.users.village_a, unit=county.village_a, mode="all_or_nothing"
+        )
+        assert result.ok, result.errors
+        assert str(Resident.objects.get(name="日期").birth_date) == "2024-05-31"
+
+    def test_a_15_digit_id_number_has_its_own_message(self, ledger, county, tmp_path):
+        rows = [{"household": "A11-2", "name": "旧证", "id_number": "500229700101111"}]
+        with translation.override("en"):
+            result = check_residents(tmp_path, rows, county.users.village_a, county.village_a)
+        assert triples(result) == [(2, "身份证号", "legacy_id")]
+        assert result.errors[0]["rule"] == "A 15-digit ID from before 1999: give the 18-digit number."
+        assert "500229700101111" not in json.dumps(result.errors)
+
+    def test_household_numbers_are_letters_digits_dash_and_underscore(self, ledger, county, tmp_path):
+        rows = [
+            {"number": "A/1", "grid": county.cell_a11.code, "address": "x"},
+            {"number": "A 1", "grid": county.cell_a11.code, "address": "x"},
+            {"number": "A_1-2", "grid": county.cell_a11.code, "address": "x"},
+        ]
+        path = write_xlsx(tmp_path / "h.xlsx", HOUSEHOLDS, rows)
+        result = imports.check(path, HOUSEHOLDS, user=county.users.village_a, unit=county.village_a)
+        assert triples(result) == [(2, "户编号", "number_format"), (3, "户编号", "number_format")]
+        assert result.errors[0]["rule"] == "户编号只能由字母、数字、“-”和“_”组成。"
+        assert result.created == 1
+        residents = check_residents(
+            tmp_path, [{"household": "A11/1", "name": "斜杠"}], county.users.village_a, county.village_a
+        )
+        assert triples(residents) == [(2, "户编号", "number_format")]
+
+    def test_an_apostrophe_before_a_formula_is_taken_off(self, ledger, county, tmp_path):
+        rows = [{"household": "A11-2", "name": "公式", "notes": "'=1+1", "occupation": "'-x"}]
+        result = check_residents(
+            tmp_path, rows, county.users.village_a, county.village_a, mode="all_or_nothing"
+        )
+        assert result.ok
+        person = Resident.objects.get(name="公式")
+        assert (person.notes, person.occupation) == ("=1+1", "-x")
+
+
+class TestEmptyCells:
+    def test_an_empty_cell_keeps_the_value_and_the_word_clear_removes_it(self, ledger, county, tmp_path):
+        user, unit = county.users.village_a, county.village_a
+        zhang, child = ledger.residents.zhang, ledger.residents.child
+        rows = [
+            {"id_number": zhang.id_number, "household": "A11-1", "name": "张伟", "occupation": "木匠"},
+            {"id_number": child.id_number, "household": "A11-1", "name": "张小明"},
+        ]
+        result = check_residents(tmp_path, rows, user, unit, mode="all_or_nothing")
+        assert (result.updated, result.unchanged) == (1, 1), result.errors
+        zhang.refresh_from_db()
+        assert (zhang.occupation, zhang.phone, zhang.relation) == ("木匠", "13800001234", Relation.HEAD)
+        assert sorted(child.tags.values_list("code", flat=True)) == ["dibao", "left_behind_child"]
+        rows = [
+            {"id_number": zhang.id_number, "household": "A11-1", "name": "张伟", "phone": "清空"},
+            {"id_number": child.id_number, "household": "A11-1", "name": "张小明", "tags": "清空"},
+        ]
+        result = check_residents(tmp_path, rows, user, unit, mode="all_or_nothing", name="r2.xlsx")
+        assert result.updated == 2, result.errors
+        zhang.refresh_from_db()
+        assert (zhang.phone, zhang.phone_index, zhang.occupation) == ("", "", "木匠")
+        assert not child.tags.exists()
+
+    def test_a_partial_household_sheet_changes_only_its_cells(self, ledger, county, tmp_path):
+        user, unit = county.users.village_a, county.village_a
+        rows = [{"number": "A11-2", "grid": county.cell_a11.code, "address": "一格2号", "door_number": "2"}]
+        path = write_xlsx(tmp_path / "h.xlsx", HOUSEHOLDS, rows)
+        result = imports.apply(path, HOUSEHOLDS, user=user, unit=unit, mode="all_or_nothing")
+        assert result.updated == 1, result.errors
+        household = Household.objects.get(number="A11-2")
+        assert household.is_rental and household.landlord_name == "王房东"
+        assert household.landlord_phone == "13900001111" and household.door_number == "2"
+        rows[0].update(is_rental="否", landlord_name="清空", landlord_phone="清空")
+        path = write_xlsx(tmp_path / "h2.xlsx", HOUSEHOLDS, rows)
+        result = imports.apply(path, HOUSEHOLDS, user=user, unit=unit, mode="all_or_nothing")
+        assert result.updated == 1, result.errors
+        household.refresh_from_db()
+        assert (household.is_rental, household.landlord_name, household.landlord_phone) == (False, "", "")
+
+    def test_clear_in_a_required_cell_is_an_empty_required_cell(self, ledger, county, tmp_path):
+        rows = [{"household": "A11-2", "name": "清空"}]
+        result = check_residents(tmp_path, rows, county.users.village_a, county.village_a)
+        assert triples(result) == [(2, "姓名", "required")]
+
+
+class TestReportMasks:
+    def test_an_id_number_in_a_phone_column_gets_the_id_mask(self, ledger, county, tmp_path):
+        first17 = "50022919700101111"
+        plain = first17 + id_check_code(first17)
+        rows = [
+            {"household": "A11-2", "name": "错列", "phone": plain},
+            {"household": "A11-2", "name": "长号", "phone": "13800001234567"},
+        ]
+        result = check_residents(tmp_path, rows, county.users.village_a, county.village_a)
+        assert [e["value"] for e in result.errors] == [mask_id_number(plain), "138*******4567"]
+        assert result.errors[0]["value"] == plain[:4] + "********" + plain[-4:]
+        assert "1970" not in json.dumps(result.errors)

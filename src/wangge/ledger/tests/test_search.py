@@ -238,9 +238,12 @@ def test_a_search_finds_nobody_outside_ones_area(ledger, county, login):
     assert names(exact(client, q=zhang.id_number)) == []
     assert names(search(client, id_key=zhang.id_number_index)) == []
     assert names(search(client, name="张")) == []
-    assert names(search(client, unit=county.cell_a12.code)) == []
-    # 孙丽 lives in 乙一村 and is registered in 一格: she counts for both, and village B sees only her.
-    assert names(search(client, unit=county.cell_a11.code)) == ["孙丽"]
+    # Another village's units are not village B's to filter by: answered like a code that does not exist.
+    for code in (county.cell_a12.code, county.cell_a11.code, "999999999"):
+        response = search(client, unit=code)
+        assert names(response) == [] and "unit" in response.context["filter"].form.errors
+    # 孙丽 lives in 乙一村 and is registered in 一格: she counts for both, and village B finds her at home.
+    assert names(search(client, unit=county.grid_b1.code)) == ["孙丽"]
 
 
 def test_the_exact_search_is_closed_to_users_without_the_ledgers(ledger, county, login, client):
@@ -340,3 +343,42 @@ def test_the_filters_are_kept_in_the_pagination_links(ledger, county, login):
     page = response.content.decode()
     assert "?page=2&amp;tag=veteran" in page or "?page=2&amp;status=present&amp;tag=veteran" in page
     assert len(search(client, tag="veteran", page=2).context["page"]) == 5
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "张伟 50022919700101",  # a name with part of a number
+        "500229 19700101",  # part of an ID number, neither an ID nor a phone
+        "身份证500229197001011",
+        "１３８０００１２３４５６７８",  # full-width digits count too
+    ],
+)
+def test_the_index_box_refuses_a_value_with_part_of_a_number(ledger, county, login, value):
+    client = login(county.users.village_a)
+    response = post_search(client, q=value)
+    assert response.status_code == 200  # no redirect: the value never reaches a URL
+    page = response.content.decode()
+    assert 'id="search-errors"' in page and response.context["search_form"].non_field_errors()
+    assert value not in page and value.split()[-1] not in page
+    assert names(response) == []
+
+
+def test_the_index_box_still_takes_a_name_with_a_few_digits(ledger, county, login):
+    response = post_search(login(county.users.village_a), q="张伟2号")
+    assert response.status_code == 303
+    assert parse_qs(urlsplit(response["Location"]).query) == {"name": ["张伟2号"]}
+
+
+def test_an_id_number_typed_with_dashes_or_spaces_is_recognised(ledger, county, login):
+    zhang = ledger.residents.zhang
+    number = zhang.id_number
+    client = login(county.users.village_a)
+    for typed in (
+        f"{number[:6]}-{number[6:14]}-{number[14:]}",
+        f"{number[:6]} {number[6:14]} {number[14:]}",
+        f"{number[:6]}－{number[6:14]}－{number[14:]}",  # full-width dashes of a Chinese input method
+    ):
+        assert classify_search(typed) == "id_number"
+        assert names(exact(client, q=typed)) == ["张伟"]
+        assert names(exact(client, id_number=typed)) == ["张伟"]

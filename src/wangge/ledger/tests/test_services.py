@@ -230,7 +230,8 @@ class TestEditsByTheGridWorker:
         services.close_household(household, by=county.users.village_a)
         with pytest.raises(ValidationError) as exc:
             services.close_household(household, by=county.users.village_a)
-        assert "已经销户" in exc.value.message_dict["status"][0]
+        assert Household.objects.get(number="X-9").status == "closed"
+        assert list(exc.value.message_dict) == ["status"]
 
 
 class TestRightsFollowThePostThatGrantsThem:

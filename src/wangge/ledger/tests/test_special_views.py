@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
 
@@ -288,3 +289,18 @@ def test_an_unsafe_next_is_ignored(county, ledger, login):
         act_url(listing, "approve_listing"), {"next": "https://evil.example/"}
     )
     assert response.url == ledger.residents.zhang.get_absolute_url()
+
+
+def test_registration_grid_staff_read_special_records_but_do_not_write(county, ledger, login):
+    """孙丽 lives in 乙一村 and is registered in 一格: 一格's worker sees her panel without the buttons."""
+    client = login(county.users.grid_worker)
+    sun = ledger.residents.sun
+    page = client.get(reverse("ledger:resident", args=[sun.pk])).content.decode()
+    assert reverse("ledger:special_record", args=[sun.pk, "drug_user"]) not in page
+    assert reverse("ledger:key_person_apply", args=[sun.pk]) not in page
+    assert client.get(reverse("ledger:special_record", args=[sun.pk, "drug_user"])).status_code == 403
+    assert client.post(reverse("ledger:key_person_apply", args=[sun.pk]), {}).status_code == 403
+    with pytest.raises(PermissionDenied):
+        specials.save_special_record(
+            sun, "drug_user", by=county.users.grid_worker, control_status="abstinent"
+        )

@@ -7,11 +7,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from wangge.core.audit import record_change
 from wangge.core.models import ChangeAction, ChangeLog, PersonalDataAccess
 from wangge.core.pii import mask_id_number, mask_phone
 from wangge.core.testing import make_user
 from wangge.ledger import services, urls, views
-from wangge.ledger.choices import HouseholdStatus, OrganisationKind, PlaceKind, ResidentStatus
+from wangge.ledger.choices import HouseholdStatus, OrganisationKind, PlaceKind, Relation, ResidentStatus
 from wangge.ledger.models import Household, Organisation, Place, Resident
 from wangge.ledger.testing import make_id_number
 from wangge.people.models import Post
@@ -223,10 +224,24 @@ def test_the_household_list_filters_by_unit_text_rental_and_status(ledger, count
     assert rows == {"A11-1": 3, "A11-2": 1, "A12-1": 1, "B1-1": 1}
 
 
-def test_the_household_list_names_an_unknown_unit_code(ledger, county, login):
-    page = login(county.users.village_a).get(reverse("ledger:households"), {"unit": "123456789"})
-    assert "No unit has the code 123456789." in body(page)
-    assert list(page.context["page"]) == []
+def unit_errors(response, code) -> list[str]:
+    """The unit filter's errors, with the code typed taken out (so two codes' answers compare)."""
+    return [e.replace(code, "<code>") for e in response.context["filter"].form.errors.get("unit", [])]
+
+
+@pytest.mark.parametrize("route", ["households", "residents", "places", "organisations"])
+def test_a_unit_code_outside_ones_area_is_answered_like_an_unknown_one(ledger, county, login, route):
+    client = login(county.users.village_a)
+    unknown = client.get(reverse(f"ledger:{route}"), {"unit": "123456789"})
+    outside = client.get(reverse(f"ledger:{route}"), {"unit": county.grid_b1.code})
+    assert list(unknown.context["page"]) == [] and list(outside.context["page"]) == []
+    assert unit_errors(unknown, "123456789") == unit_errors(outside, county.grid_b1.code)
+    assert len(unit_errors(outside, county.grid_b1.code)) == 1
+    assert 'id="filter-errors"' in body(unknown) and 'id="filter-errors"' in body(outside)
+    # The grid worker sees B1-1 (registered in his grid) but 乙一村's grid is not his area to filter by.
+    worker = login(county.users.grid_worker)
+    refused = worker.get(reverse(f"ledger:{route}"), {"unit": county.grid_b1.code})
+    assert list(refused.context["page"]) == [] and unit_errors(refused, county.grid_b1.code)
 
 
 def test_closed_households_leave_the_default_list_but_stay_findable(ledger, county, login):
@@ -371,9 +386,14 @@ def test_a_household_cannot_be_created_in_a_grid_outside_ones_area(ledger, count
 def test_the_create_form_lists_the_users_grids(ledger, county, login):
     page = body(login(county.users.village_a).get(reverse("ledger:household_new")))
     assert 'list="id_grid-units"' in page
-    assert f'<option value="{county.cell_a12.code}">二格</option>' in page
+    grids = page.split('<datalist id="id_grid-units">')[1].split("</datalist>")[0]
+    assert f'<option value="{county.cell_a12.code}">二格</option>' in grids
     assert f'<option value="{county.village_a.code}">' not in page  # grids only
-    assert county.grid_b1.code not in page
+    assert county.grid_b1.code not in grids
+    # The grid of registration (户籍) may lie anywhere: every current grid is offered there.
+    registration = page.split('<datalist id="id_registered_grid-units">')[1].split("</datalist>")[0]
+    assert county.grid_b1.code in registration
+    assert f'value="{county.village_a.code}"' not in registration
 
 
 def test_a_service_refusal_lands_on_the_field_it_names(ledger, county, login):
@@ -730,3 +750,244 @@ def test_organisations_are_created_and_filtered_by_kind(ledger, county, login):
     assert Organisation.objects.get(pk=organisation.pk).member_count == 15
     page = body(client.get(reverse("ledger:organisation", args=[organisation.pk])))
     assert "Members:</span> 12 → 15" in page
+
+
+# --- dates of birth: with a masked ID number only the year (review finding 1) -----------------------------
+
+
+def no_id_person(ledger, county, name="吴无证"):
+    return services.create_resident(
+        by=county.users.sysadmin,
+        household=ledger.households.a11_1,
+        name=name,
+        birth_date=datetime.date(1944, 4, 14),
+        relation=Relation.PARENT,
+    )
+
+
+def test_a_masked_id_holders_page_shows_the_year_of_birth_not_the_date(ledger, county, login):
+    zhang = ledger.residents.zhang  # born 1970-01-01, by his ID number
+    page = body(login(part_timer(county)).get(reverse("ledger:resident", args=[zhang.pk])))
+    born = page.split('id="birth-date"')[1].split("</div>")[0]
+    assert "1970-01-01" not in page and "data-year-only" in born and "1970" in born
+    assert 'class="masked-mark"' in born
+    # A mixed user: the county centre's post lets him read 二格, his grid post unmasks only 一格.
+    mixed = make_user(
+        "mixed", (county.county, Role.COUNTY_COMMAND), (county.cell_a11, Role.GRID_WORKER_FULL_TIME)
+    )
+    zhao = body(login(mixed).get(reverse("ledger:resident", args=[ledger.residents.zhao.pk])))
+    assert "1965-06-06" not in zhao and "data-year-only" in zhao
+    own = body(login(mixed).get(reverse("ledger:resident", args=[zhang.pk])))
+    assert "1970-01-01" in own and "data-year-only" not in own
+
+
+def test_the_full_date_shows_with_the_unmasked_id_or_without_any_id(ledger, county, login):
+    zhang = ledger.residents.zhang
+    page = body(login(county.users.village_a).get(reverse("ledger:resident", args=[zhang.pk])))
+    assert "1970-01-01" in page.split('id="birth-date"')[1].split("</div>")[0]
+    assert PersonalDataAccess.objects.filter(user=county.users.village_a, object_id=str(zhang.pk)).exists()
+    wu = no_id_person(ledger, county)
+    page = body(login(part_timer(county)).get(reverse("ledger:resident", args=[wu.pk])))
+    assert "1944-04-14" in page and "data-year-only" not in page
+
+
+def test_the_history_shows_birth_dates_in_full_only_beside_the_unmasked_number(ledger, county, login):
+    """Older change-log rows hold full dates; pages show the year unless they show the ID unmasked."""
+    zhang, wu = ledger.residents.zhang, no_id_person(ledger, county)
+    for person in (zhang, wu):
+        record_change(
+            person, ChangeAction.UPDATE, county.users.sysadmin, {"birth_date": ["1969-12-31", "1970-01-01"]}
+        )
+    household = body(login(county.users.village_a).get(reverse("ledger:household", args=["A11-1"])))
+    history = household.split('id="history"')[1]
+    assert "1970-01-01" in history  # 吴无证 has no ID number: nothing to give back
+    assert history.count("1970-01-01") == 1 and "1969 → 1970" in history  # 张伟's row: years only
+    masked = body(login(part_timer(county)).get(reverse("ledger:resident", args=[zhang.pk])))
+    assert "1970-01-01" not in masked and "1969 → 1970" in masked.split('id="history"')[1]
+    unmasked = body(login(county.users.village_a).get(reverse("ledger:resident", args=[zhang.pk])))
+    assert "1969-12-31 → 1970-01-01" in unmasked.split('id="history"')[1]
+
+
+def test_the_edit_form_leaves_a_masked_id_holders_date_of_birth_out(ledger, county, login):
+    zhang = ledger.residents.zhang
+    masked = body(login(part_timer(county)).get(reverse("ledger:resident_edit", args=[zhang.pk])))
+    assert "1970-01-01" not in masked and 'name="birth_date"' in masked
+    unmasked = body(login(county.users.village_a).get(reverse("ledger:resident_edit", args=[zhang.pk])))
+    assert 'value="1970-01-01"' in unmasked
+
+
+# --- rights follow the post: buttons and forms only for those who keep the record (finding 2) -----------
+
+WRITE_LINKS = ["household_edit", "household_move", "household_close", "resident_new"]
+
+
+def test_registration_grid_staff_read_a_household_but_get_no_buttons_and_403(ledger, county, login):
+    """B1-1 lives in 乙一村 and is registered in 一格: 一格's worker reads it, 乙一村 keeps it."""
+    client = login(county.users.grid_worker)
+    page = body(client.get(reverse("ledger:household", args=["B1-1"])))
+    for name in WRITE_LINKS:
+        assert reverse(f"ledger:{name}", args=["B1-1"]) not in page
+    assert 'id="actions"' not in page and 'id="resident-new"' not in page
+    for name in WRITE_LINKS:
+        for method in ("get", "post"):
+            response = getattr(client, method)(reverse(f"ledger:{name}", args=["B1-1"]))
+            assert response.status_code == 403
+            assert 'id="not-kept"' in body(response)
+            assert reverse("ledger:household", args=["B1-1"]) in body(response)
+    sun = ledger.residents.sun
+    page = body(client.get(reverse("ledger:resident", args=[sun.pk])))
+    assert reverse("ledger:resident_edit", args=[sun.pk]) not in page
+    assert reverse("ledger:resident_status", args=[sun.pk]) not in page
+    for name in ("resident_edit", "resident_status"):
+        response = client.post(
+            reverse(f"ledger:{name}", args=[sun.pk]), {"name": "改名", "status": "deceased"}
+        )
+        assert response.status_code == 403 and 'id="not-kept"' in body(response)
+    sun.refresh_from_db()
+    assert sun.name == "孙丽" and sun.status == ResidentStatus.PRESENT
+    # 乙一村 keeps it: buttons and forms.
+    keeper = login(county.users.village_b)
+    assert reverse("ledger:household_edit", args=["B1-1"]) in body(
+        keeper.get(reverse("ledger:household", args=["B1-1"]))
+    )
+    assert keeper.get(reverse("ledger:household_edit", args=["B1-1"])).status_code == 200
+
+
+def test_a_second_post_elsewhere_lends_no_right_to_change_or_unmask(ledger, county, login):
+    mixed = make_user(
+        "mixed", (county.county, Role.COUNTY_COMMAND), (county.cell_a11, Role.GRID_WORKER_FULL_TIME)
+    )
+    client = login(mixed)
+    zhao = ledger.residents.zhao  # 二格: read through the county post only
+    page = body(client.get(reverse("ledger:resident", args=[zhao.pk])))
+    assert zhao.id_number not in page and mask_id_number(zhao.id_number) in page
+    assert reverse("ledger:resident_edit", args=[zhao.pk]) not in page
+    assert client.get(reverse("ledger:resident_edit", args=[zhao.pk])).status_code == 403
+    assert client.get(reverse("ledger:household_edit", args=["A12-1"])).status_code == 403
+    assert reverse("ledger:household_edit", args=["A12-1"]) not in body(
+        client.get(reverse("ledger:household", args=["A12-1"]))
+    )
+    for name, pk in (("place", ledger.station.pk), ("organisation", ledger.branch.pk)):
+        assert reverse(f"ledger:{name}_edit", args=[pk]) not in body(
+            client.get(reverse(f"ledger:{name}", args=[pk]))
+        )
+        response = client.get(reverse(f"ledger:{name}_edit", args=[pk]))
+        assert response.status_code == 403 and 'id="not-kept"' in body(response)
+    assert not PersonalDataAccess.objects.filter(user=mixed, object_id=str(zhao.pk)).exists()
+    # His own grid: unmasked (and logged), and his to change.
+    zhang = ledger.residents.zhang
+    own = body(client.get(reverse("ledger:resident", args=[zhang.pk])))
+    assert zhang.id_number in own and reverse("ledger:resident_edit", args=[zhang.pk]) in own
+    assert client.get(reverse("ledger:resident_edit", args=[zhang.pk])).status_code == 200
+
+
+# --- the resident form: party organisation, household, birth date, grid of registration (3, 4) ---------
+
+
+def test_the_party_branch_above_the_grid_is_offered_and_kept_when_editing_another_field(
+    ledger, county, login
+):
+    """The grid leader of 一组 does not see 甲一村's branch as a record, but 赵强 of 二格 belongs to it."""
+    other = services.create_organisation(
+        by=county.users.sysadmin,
+        unit=county.village_b,
+        kind=OrganisationKind.PARTY_BRANCH,
+        name="乙一村党支部",
+    )
+    zhao = ledger.residents.zhao
+    client = login(county.users.grid_leader)
+    form = client.get(reverse("ledger:resident_edit", args=[zhao.pk])).context["form"]
+    choices = list(form.fields["party_organisation"].queryset)
+    assert ledger.branch in choices and other not in choices
+    assert form.initial["party_organisation"] == ledger.branch.pk
+    response = client.post(
+        reverse("ledger:resident_edit", args=[zhao.pk]),
+        resident_post(
+            name="赵强",
+            id_number=zhao.id_number,
+            phone="13700005678",
+            relation="head",
+            political_status="party_member",
+            party_organisation=str(ledger.branch.pk),
+            occupation="农机手",
+        ),
+    )
+    assert response.status_code == 302
+    zhao.refresh_from_db()
+    assert zhao.occupation == "农机手" and zhao.party_organisation == ledger.branch
+    # A new member of 一格 may join the branch of the village too.
+    new = client.get(reverse("ledger:resident_new", args=["A11-1"])).context["form"]
+    assert ledger.branch in new.fields["party_organisation"].queryset
+
+
+def test_a_person_moves_to_another_household_by_its_number(ledger, county, login):
+    li = ledger.residents.li
+    client = login(county.users.village_a)
+    form_page = body(client.get(reverse("ledger:resident_edit", args=[li.pk])))
+    assert 'name="household_number"' in form_page and 'value="A11-1"' in form_page
+    data = resident_post(name="李娜", id_number=li.id_number, relation="spouse", household_number="A12-1")
+    response = client.post(reverse("ledger:resident_edit", args=[li.pk]), data)
+    assert response.status_code == 302
+    li.refresh_from_db()
+    assert li.household == ledger.households.a12_1
+    assert ChangeLog.objects.filter(object_id=str(li.pk), action=ChangeAction.MOVE).exists()
+
+
+@pytest.mark.parametrize("number", ["NO-SUCH", "B1-1", "A11-2-closed"])
+def test_a_household_one_does_not_keep_or_that_is_closed_is_refused(ledger, county, login, number):
+    if number == "A11-2-closed":
+        services.set_resident_status(
+            ledger.residents.tenant, ResidentStatus.MOVED_OUT, by=county.users.sysadmin
+        )
+        services.close_household(ledger.households.a11_2, by=county.users.sysadmin)
+        number = "A11-2"
+    zhang = ledger.residents.zhang
+    client = login(county.users.grid_worker)  # reads B1-1 (registered in his grid), keeps only 一格
+    data = resident_post(name="张伟", id_number=zhang.id_number, relation="head", household_number=number)
+    response = client.post(reverse("ledger:resident_edit", args=[zhang.pk]), data)
+    assert response.status_code == 200 and "household_number" in response.context["form"].errors
+    zhang.refresh_from_db()
+    assert zhang.household == ledger.households.a11_1
+
+
+def test_a_person_without_an_id_number_gets_the_date_of_birth_typed(ledger, county, login):
+    client = login(county.users.grid_worker)
+    response = client.post(
+        reverse("ledger:resident_new", args=["A11-1"]),
+        resident_post(name="无证老人", id_number="", birth_date="1940-03-04", sex="female"),
+    )
+    assert response.status_code == 302
+    assert Resident.objects.get(name="无证老人").birth_date == datetime.date(1940, 3, 4)
+    # With an ID number the date typed is ignored: the number says when the person was born.
+    client.post(reverse("ledger:resident_new", args=["A11-1"]), resident_post(birth_date="2001-01-01"))
+    assert Resident.objects.get(name="王新").birth_date == datetime.date(1988, 8, 8)
+
+
+def test_the_grid_of_registration_may_be_any_current_grid(ledger, county, login):
+    client = login(county.users.grid_worker)  # 一格 only; the person's 户籍 lies in 乙一村
+    response = client.post(
+        reverse("ledger:resident_new", args=["A11-1"]), resident_post(registered_grid=county.grid_b1.code)
+    )
+    assert response.status_code == 302
+    assert Resident.objects.get(name="王新").registered_grid == county.grid_b1
+    for code in ("999999999", county.village_b.code):  # no such unit; not a grid
+        response = client.post(
+            reverse("ledger:resident_new", args=["A11-1"]),
+            resident_post(name="另一人", id_number="", registered_grid=code),
+        )
+        assert response.status_code == 200 and "registered_grid" in response.context["form"].errors
+    assert not Resident.objects.filter(name="另一人").exists()
+
+
+# --- the householder (finding 9) ---------------------------------------------------------------------------
+
+
+def test_the_household_page_warns_without_one_householder(ledger, county, login):
+    client = login(county.users.village_a)
+    assert 'id="head-warning"' not in body(client.get(reverse("ledger:household", args=["A11-1"])))
+    none = body(client.get(reverse("ledger:household", args=["A11-2"])))  # only a tenant
+    assert 'id="head-warning" data-heads="0"' in none and 'class="message warning"' in none
+    services.update_resident(ledger.residents.li, by=county.users.sysadmin, relation=Relation.HEAD)
+    two = body(client.get(reverse("ledger:household", args=["A11-1"])))
+    assert 'id="head-warning" data-heads="2"' in two
+    assert client.get(reverse("ledger:household", args=["A11-1"])).status_code == 200

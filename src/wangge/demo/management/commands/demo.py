@@ -9,7 +9,7 @@ from wangge.units.models import Unit
 class Command(BaseCommand):
     help = (
         "Build a deterministic synthetic county in an empty database: units, grids, staff, households "
-        "and a year of cases through the whole loop."
+        "with their ledgers (residents, places, organisations) and a year of cases through the whole loop."
     )
 
     def add_arguments(self, parser):
