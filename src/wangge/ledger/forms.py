@@ -159,19 +159,7 @@ class HouseholdForm(ServiceForm):
 
     class Meta:
         model = Household
-        fields = [
-            "number",
-            "grid",
-            "registered_grid",
-            "address",
-            "door_number",
-            "lng",
-            "lat",
-            "is_rental",
-            "landlord_name",
-            "landlord_phone",
-            "notes",
-        ]
+        fields = list(services.HOUSEHOLD_FIELDS)
         widgets = {
             "landlord_phone": forms.TextInput(attrs={"inputmode": "tel"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -334,18 +322,7 @@ class UnitLedgerForm(ServiceForm):
 class PlaceForm(UnitLedgerForm):
     class Meta:
         model = Place
-        fields = [
-            "unit",
-            "kind",
-            "name",
-            "address",
-            "lng",
-            "lat",
-            "contact_name",
-            "contact_phone",
-            "risk_level",
-            "notes",
-        ]
+        fields = list(services.PLACE_FIELDS)
         widgets = {
             "contact_phone": forms.TextInput(attrs={"inputmode": "tel"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
@@ -355,18 +332,7 @@ class PlaceForm(UnitLedgerForm):
 class OrganisationForm(UnitLedgerForm):
     class Meta:
         model = Organisation
-        fields = [
-            "unit",
-            "kind",
-            "name",
-            "address",
-            "lng",
-            "lat",
-            "contact_name",
-            "contact_phone",
-            "member_count",
-            "notes",
-        ]
+        fields = list(services.ORGANISATION_FIELDS)
         widgets = {
             "contact_phone": forms.TextInput(attrs={"inputmode": "tel"}),
             "notes": forms.Textarea(attrs={"rows": 3}),

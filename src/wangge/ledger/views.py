@@ -756,47 +756,61 @@ def place_detail(request, pk):
     return render(request, "ledger/place_detail.html", context)
 
 
-@login_required
-def place_create(request):
+def _create_on_unit(request, form_class, create, *, template: str, title: str, section: str):
+    """The create page of a place or an organisation: both hang on a unit and go through one service."""
     _require(request, Capability.MANAGE_LEDGERS)
     user = request.user
     data = request.POST if request.method == "POST" else None
-    form = forms.PlaceForm(data, user=user, initial={"unit": request.GET.get("unit", "")})
+    form = form_class(data, user=user, initial={"unit": request.GET.get("unit", "")})
     if data is not None and form.is_valid():
-        place = _save(form, lambda: services.create_place(by=user, **form.service_kwargs()))
-        if place is not None:
-            messages.success(request, _("%(name)s added.") % {"name": place.name})
-            return redirect(place)
-    return _form_page(
+        created = _save(form, lambda: create(by=user, **form.service_kwargs()))
+        if created is not None:
+            messages.success(request, _("%(name)s added.") % {"name": created.name})
+            return redirect(created)
+    return _form_page(request, template, {"form": form, "title": title, "section": section})
+
+
+def _edit_on_unit(request, model, pk, form_class, update, *, template: str, name: str, section: str):
+    """The edit page of a place or an organisation, for those who keep it."""
+    _require(request, Capability.MANAGE_LEDGERS)
+    user = request.user
+    obj = get_visible_or_404(model.objects.select_related("unit"), user, pk=pk)
+    if refusal := _refuse_unless_kept(request, obj):
+        return refusal
+    data = request.POST if request.method == "POST" else None
+    form = form_class(data, instance=obj, user=user)
+    if data is not None and form.is_valid():
+        saved = _save(form, lambda: update(obj, by=user, **form.service_kwargs()))
+        if saved is not None:
+            messages.success(request, _("%(name)s saved.") % {"name": saved.name})
+            return redirect(saved)
+    context = {"form": form, name: obj, "title": _("Edit %(name)s") % {"name": obj.name}, "section": section}
+    return _form_page(request, template, context)
+
+
+@login_required
+def place_create(request):
+    return _create_on_unit(
         request,
-        "ledger/place_form.html",
-        {"form": form, "title": _("New place or thing"), "section": "places"},
+        forms.PlaceForm,
+        services.create_place,
+        template="ledger/place_form.html",
+        title=_("New place or thing"),
+        section="places",
     )
 
 
 @login_required
 def place_edit(request, pk):
-    _require(request, Capability.MANAGE_LEDGERS)
-    user = request.user
-    place = get_visible_or_404(Place.objects.select_related("unit"), user, pk=pk)
-    if refusal := _refuse_unless_kept(request, place):
-        return refusal
-    data = request.POST if request.method == "POST" else None
-    form = forms.PlaceForm(data, instance=place, user=user)
-    if data is not None and form.is_valid():
-        saved = _save(form, lambda: services.update_place(place, by=user, **form.service_kwargs()))
-        if saved is not None:
-            messages.success(request, _("%(name)s saved.") % {"name": saved.name})
-            return redirect(saved)
-    return _form_page(
+    return _edit_on_unit(
         request,
-        "ledger/place_form.html",
-        {
-            "form": form,
-            "place": place,
-            "title": _("Edit %(name)s") % {"name": place.name},
-            "section": "places",
-        },
+        Place,
+        pk,
+        forms.PlaceForm,
+        services.update_place,
+        template="ledger/place_form.html",
+        name="place",
+        section="places",
     )
 
 
@@ -845,45 +859,25 @@ def organisation_detail(request, pk):
 
 @login_required
 def organisation_create(request):
-    _require(request, Capability.MANAGE_LEDGERS)
-    user = request.user
-    data = request.POST if request.method == "POST" else None
-    form = forms.OrganisationForm(data, user=user, initial={"unit": request.GET.get("unit", "")})
-    if data is not None and form.is_valid():
-        organisation = _save(form, lambda: services.create_organisation(by=user, **form.service_kwargs()))
-        if organisation is not None:
-            messages.success(request, _("%(name)s added.") % {"name": organisation.name})
-            return redirect(organisation)
-    return _form_page(
+    return _create_on_unit(
         request,
-        "ledger/organisation_form.html",
-        {"form": form, "title": _("New organisation"), "section": "organisations"},
+        forms.OrganisationForm,
+        services.create_organisation,
+        template="ledger/organisation_form.html",
+        title=_("New organisation"),
+        section="organisations",
     )
 
 
 @login_required
 def organisation_edit(request, pk):
-    _require(request, Capability.MANAGE_LEDGERS)
-    user = request.user
-    organisation = get_visible_or_404(Organisation.objects.select_related("unit"), user, pk=pk)
-    if refusal := _refuse_unless_kept(request, organisation):
-        return refusal
-    data = request.POST if request.method == "POST" else None
-    form = forms.OrganisationForm(data, instance=organisation, user=user)
-    if data is not None and form.is_valid():
-        saved = _save(
-            form, lambda: services.update_organisation(organisation, by=user, **form.service_kwargs())
-        )
-        if saved is not None:
-            messages.success(request, _("%(name)s saved.") % {"name": saved.name})
-            return redirect(saved)
-    return _form_page(
+    return _edit_on_unit(
         request,
-        "ledger/organisation_form.html",
-        {
-            "form": form,
-            "organisation": organisation,
-            "title": _("Edit %(name)s") % {"name": organisation.name},
-            "section": "organisations",
-        },
+        Organisation,
+        pk,
+        forms.OrganisationForm,
+        services.update_organisation,
+        template="ledger/organisation_form.html",
+        name="organisation",
+        section="organisations",
     )
