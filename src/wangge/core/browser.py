@@ -210,10 +210,16 @@ def browser_login(driver: WebDriver, live_server: Any, user: Any) -> None:
 
 
 def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: float = 10) -> Any:
-    """Wait until ``condition(driver)`` is truthy and return it (Selenium's WebDriverWait)."""
+    """Wait until ``condition(driver)`` is truthy and return it (Selenium's WebDriverWait).
+
+    An element of the page being left goes stale while the next one loads: that is "not yet", like a
+    missing element, not a failure.
+    """
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.wait import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
 def console_errors(driver: WebDriver) -> list[str]:
