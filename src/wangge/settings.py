@@ -232,6 +232,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = WANGGE_MAX_UPLOAD_BYTES + 1024 * 1024
 WANGGE_MAX_IMPORT_BYTES = int(os.environ.get("WANGGE_MAX_IMPORT_MB", "50")) * 1024 * 1024
 # An uploaded ledger file that was checked but never imported is deleted after this many hours.
 WANGGE_IMPORT_KEEP_HOURS = int(os.environ.get("WANGGE_IMPORT_KEEP_HOURS", "72"))
+# 一格一档 (INFO-2): a household record unchanged for this many months is due for a review (核查).
+WANGGE_REVIEW_MONTHS = int(os.environ.get("WANGGE_REVIEW_MONTHS", "12"))
 # Photos per step (staff) and per report (residents, no account), and pixels per photo: a small file
 # can still decode into a huge image.
 WANGGE_MAX_PHOTOS_PER_STEP = int(os.environ.get("WANGGE_MAX_PHOTOS_PER_STEP", "9"))

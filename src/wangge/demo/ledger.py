@@ -41,6 +41,7 @@ from dataclasses import astuple, dataclass, field
 import numpy as np
 import shapely
 from django.db import connection
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from wangge.core.pii import EncryptedTextField, blind_index, id_check_code
@@ -1509,12 +1510,26 @@ class LedgerSummary:
         ]
 
 
+# Households fall into buckets by id: most were reviewed (核查) in one of the last twelve months, a few
+# longer ago, a few never, so dossiers show a real review share and the overdue lists are not empty.
+REVIEW_BUCKETS = 16
+REVIEW_MONTHS_AGO = {**{bucket: bucket for bucket in range(12)}, 12: 15, 13: 20}  # 14 and 15: never
+
+
+def stamp_reviews(today: datetime.date) -> None:
+    moment = timezone.make_aware(datetime.datetime.combine(today, datetime.time(10, 0)))
+    households = Household.objects.alias(bucket=Mod("id", REVIEW_BUCKETS))
+    for bucket, months in REVIEW_MONTHS_AGO.items():
+        households.filter(bucket=bucket).update(reviewed_at=moment - datetime.timedelta(days=30 * months + 3))
+
+
 def build_ledger(plan: DemoPlan, seed: int, today: datetime.date | None = None) -> LedgerSummary:
     """Plan and load the ledgers of the county just loaded from `plan`; run it in the demo's transaction."""
     started = time.perf_counter()
     ledger = plan_ledger(plan, seed, today or timezone.localdate())
     planned = time.perf_counter()
     counts = load_ledger(ledger)
+    stamp_reviews(today or timezone.localdate())
     analyze(*LEDGER_MODELS)
     loaded = time.perf_counter()
     return LedgerSummary(counts, len(plan.households), planned - started, loaded - planned)

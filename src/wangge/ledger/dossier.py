@@ -16,6 +16,9 @@ Rules it follows:
   the household's.
 - "我服务谁、谁服务我" (INFO-4) looks upwards: the staff of the unit and of the levels above it up to the
   village, with their work phones (published on the notice board), and the service stations sited there.
+- Review (核查, INFO-2): the share of the active households living here whose record was reviewed or
+  changed within WANGGE_REVIEW_MONTHS, beside the overdue ones; both link to the household list's
+  `review` filter, which uses the same conditions (filters.household_review).
 - Names only: no ID number and no resident's phone appears in a dossier.
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -34,6 +38,7 @@ from wangge.people.models import Post
 from wangge.people.roles import GRID_ROLES, Role
 from wangge.units.models import Unit
 
+from . import services
 from .choices import (
     PARTY_ORGANISATION_KINDS,
     PARTY_STATUSES,
@@ -48,7 +53,10 @@ from .filters import (
     MEMBERSHIP_ANY,
     MEMBERSHIP_LIVING,
     MEMBERSHIP_REGISTERED,
+    REVIEW_CURRENT,
+    REVIEW_OVERDUE,
     household_membership,
+    household_review,
     resident_membership,
     resident_registered_in,
 )
@@ -108,6 +116,15 @@ class Dossier:
     children: list[ChildUnit] = field(default_factory=list)
     household_rows: list[Household] = field(default_factory=list)
     away_residents: list[Resident] = field(default_factory=list)
+    review_months: int = 12
+    review_cutoff: datetime.datetime | None = None  # reviews at or after it are within the period
+
+    @property
+    def reviewed_percent(self) -> int | None:
+        """The share of the active households living here reviewed within the period, in whole percent
+        (rounded down, so 100 means every one); None without households."""
+        active = self.households["active"]
+        return self.households["reviewed"] * 100 // active if active else None
 
     @property
     def case_total(self) -> int:
@@ -143,7 +160,8 @@ def build_dossier(
     scope = scope_for(user)
     children = list(unit.children().current().select_related("level").order_by("code"))
     is_leaf = not children
-    households = household_figures(user, sub)
+    cutoff = services.review_cutoff(now)
+    households = household_figures(user, sub, cutoff)
     residents = resident_figures(user, sub)
     dossier = Dossier(
         unit=unit,
@@ -172,6 +190,8 @@ def build_dossier(
             .order_by("-created_at", "-id")[:RECENT_CASES]
         ),
         case_counts=case_counts(user, sub, now),
+        review_months=settings.WANGGE_REVIEW_MONTHS,
+        review_cutoff=cutoff,
     )
     if children:
         dossier.children = child_counts(user, unit, children)
@@ -184,18 +204,22 @@ def build_dossier(
 # --- households and residents -----------------------------------------------------------------------
 
 
-def household_figures(user, sub) -> dict[str, int]:
-    """Active households living here (and rented out), closed ones, and those registered here and living
-    elsewhere: the counts of the household list with `membership` living / registered."""
+def household_figures(user, sub, cutoff: datetime.datetime | None = None) -> dict[str, int]:
+    """Active households living here (and rented out, reviewed within the period or overdue), closed ones,
+    and those registered here and living elsewhere: the counts of the household list with `membership`
+    living / registered and `review` current / overdue."""
     membership = household_membership(sub)
     here = membership[MEMBERSHIP_LIVING]
     active = Q(status=HouseholdStatus.ACTIVE)
+    review = household_review(cutoff or services.review_cutoff())
     return (
         Household.objects.visible_to(user)
         .filter(membership[MEMBERSHIP_ANY])
         .aggregate(
             active=Count("pk", filter=here & active),
             rented=Count("pk", filter=here & active & Q(is_rental=True)),
+            reviewed=Count("pk", filter=here & active & review[REVIEW_CURRENT]),
+            review_overdue=Count("pk", filter=here & active & review[REVIEW_OVERDUE]),
             closed=Count("pk", filter=here & ~active),
             registered_away=Count("pk", filter=membership[MEMBERSHIP_REGISTERED] & active),
         )
@@ -315,6 +339,50 @@ def child_counts(user, unit: Unit, children: list[Unit]) -> list[ChildUnit]:
         total[0] += n_households
         total[1] += n_residents
     return [ChildUnit(child, *totals.get(child.path, (0, 0))) for child in children]
+
+
+@dataclass
+class ReviewShare:
+    """Active households living in a unit's subtree and how many were reviewed within the period."""
+
+    unit: Unit
+    households: int = 0
+    reviewed: int = 0
+
+    @property
+    def overdue(self) -> int:
+        return self.households - self.reviewed
+
+    @property
+    def percent(self) -> int | None:
+        """Whole percent, rounded down (100 means every one); None without households."""
+        return self.reviewed * 100 // self.households if self.households else None
+
+
+def review_by_child(
+    user, unit: Unit, children: list[Unit], cutoff: datetime.datetime
+) -> tuple[ReviewShare, list[ReviewShare]]:
+    """Checked level by level (逐级核查, INFO-5): the review share of the unit and of each child, from one query grouped by grid, so
+    a township sees which villages lag. Each figure is the household list's count with `unit`=<code>,
+    `membership=living` and `review=overdue` (the overdue ones) for the same user."""
+    rows = (
+        Household.objects.visible_to(user)
+        .filter(grid__path__startswith=unit.path, status=HouseholdStatus.ACTIVE)
+        .values_list("grid__path")
+        .annotate(n=Count("pk"), reviewed=Count("pk", filter=household_review(cutoff)[REVIEW_CURRENT]))
+        .order_by()
+    )
+    total = ReviewShare(unit)
+    shares = {child.path: ReviewShare(child) for child in children}
+    prefix_length = len(unit.path) + Unit.steplen
+    for path, n, reviewed in rows:
+        total.households += n
+        total.reviewed += reviewed
+        share = shares.get(path[:prefix_length])
+        if share is not None:
+            share.households += n
+            share.reviewed += reviewed
+    return total, [shares[child.path] for child in children]
 
 
 # --- party, places, organisations ---------------------------------------------------------------------

@@ -15,9 +15,11 @@ from operator import or_
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from wangge.core.forms import apply_service_errors
 from wangge.core.pii import normalise_id_number, normalise_phone
@@ -124,6 +126,24 @@ def resident_membership(sub) -> dict[str, Q]:
     }
 
 
+# --- review (核查, INFO-2): one definition for the household list and the dossier ------------------------
+
+REVIEW_CURRENT = "current"
+REVIEW_OVERDUE = "overdue"
+REVIEW_CHOICES = [
+    (REVIEW_OVERDUE, _("Overdue: never reviewed, or not within the period")),
+    (REVIEW_CURRENT, _("Reviewed within the period")),
+]
+
+
+def household_review(cutoff) -> dict[str, Q]:
+    """Households reviewed (or changed) at or after `cutoff` (services.review_cutoff), and the others."""
+    return {
+        REVIEW_CURRENT: Q(reviewed_at__gte=cutoff),
+        REVIEW_OVERDUE: Q(reviewed_at__isnull=True) | Q(reviewed_at__lt=cutoff),
+    }
+
+
 class LedgerFilterForm(forms.Form):
     """Checks a unit code names a unit of the user's area, so a mistyped code says so instead of listing
     nothing silently. A unit outside the area gets the same answer as a missing one: the filter does not
@@ -224,6 +244,12 @@ class HouseholdFilter(LedgerFilterSet):
         method="filter_status",
         empty_label=None,
     )
+    review = django_filters.ChoiceFilter(
+        label=_("Review (核查)"),
+        choices=REVIEW_CHOICES,
+        method="filter_review",
+        empty_label=_("Reviewed or not"),
+    )
 
     unit_lookups = Household.scope_path_lookups
     membership_of = staticmethod(household_membership)
@@ -234,12 +260,24 @@ class HouseholdFilter(LedgerFilterSet):
         fields = []
         form = LedgerFilterForm
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        months = settings.WANGGE_REVIEW_MONTHS
+        self.filters["review"].extra["help_text"] = ngettext(
+            "The period: the last %(months)s month. Editing a household counts as a review.",
+            "The period: the last %(months)s months. Editing a household counts as a review.",
+            months,
+        ) % {"months": months}
+
     def filter_q(self, qs, name, value):
         value = value.strip()
         return qs.filter(Q(number__icontains=value) | Q(address__icontains=value)) if value else qs
 
     def filter_rental(self, qs, name, value):
         return qs.filter(is_rental=True) if value else qs
+
+    def filter_review(self, qs, name, value):
+        return qs.filter(household_review(services.review_cutoff())[value]) if value else qs
 
 
 class ResidentFilterForm(LedgerFilterForm):

@@ -133,6 +133,18 @@ class Household(TimeStampedModel):
         _("status"), max_length=16, choices=HouseholdStatus.choices, default=HouseholdStatus.ACTIVE
     )
     notes = models.TextField(_("notes"), blank=True)
+    # 核查 (INFO-2): the record was last confirmed, changed or not, at this time by this person; a review
+    # older than WANGGE_REVIEW_MONTHS is overdue. Set only by services.review_household / update_household.
+    reviewed_at = models.DateTimeField(_("last reviewed"), null=True, blank=True, editable=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     scope_path_lookup = "grid__path"
     scope_path_lookups = ("grid__path", "registered_grid__path")

@@ -9,6 +9,7 @@ bulk path so a row is judged by the same rules either way.
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import re
 from collections.abc import Iterable
@@ -278,6 +279,8 @@ def update_household(household: Household, *, by, **changes) -> Household:
                 raise ValidationError({name: _("This field cannot be changed here.")})
             setattr(household, name, value)
         _validate_household(household, by)
+        # Whoever edits the record has checked it: an update counts as a review (核查, INFO-2).
+        household.reviewed_at, household.reviewed_by = timezone.now(), by
         household.save()
         _still_visible(household, by)
         changed = diff(before, snapshot(household))
@@ -587,3 +590,38 @@ def create_organisation(*, by, **fields) -> Organisation:
 
 def update_organisation(organisation: Organisation, *, by, **changes) -> Organisation:
     return _update_on_unit(organisation, ORGANISATION_FIELDS, by=by, **changes)
+
+
+# --- review (核查): the record checked and found unchanged (INFO-2) ------------------------------------
+
+REVIEW_NOTE_LENGTH = 500
+
+
+def review_cutoff(now: datetime.datetime | None = None) -> datetime.datetime:
+    """The oldest review that is still current: WANGGE_REVIEW_MONTHS calendar months before `now`, in
+    local time (31 March less one month is the last day of February). Older or no review is overdue."""
+    from django.conf import settings
+
+    local = timezone.localtime(now or timezone.now())
+    months = local.year * 12 + local.month - 1 - settings.WANGGE_REVIEW_MONTHS
+    year, month = divmod(months, 12)
+    month += 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)
+
+
+def review_household(household: Household, *, by, note: str = "") -> Household:
+    """核查无变化: the keeper confirms an unchanged record. Marks when and who, writes a history row; the
+    record's data and its time of last change stay as they are."""
+    require(by, Capability.MANAGE_LEDGERS)
+    note = (note or "").strip()
+    if len(note) > REVIEW_NOTE_LENGTH:
+        raise ValidationError({"note": _("At most %(max)s characters.") % {"max": REVIEW_NOTE_LENGTH}})
+    with transaction.atomic():
+        household = lock_visible(Household, household.pk, by)
+        if household.status != HouseholdStatus.ACTIVE:
+            raise ValidationError({"status": _("A closed household is not reviewed any more.")})
+        household.reviewed_at, household.reviewed_by = timezone.now(), by
+        household.save(update_fields=["reviewed_at", "reviewed_by"])
+        record_change(household, ChangeAction.UPDATE, by, {"reviewed": note})
+    return household

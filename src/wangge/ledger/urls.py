@@ -13,6 +13,7 @@ urlpatterns = [
     path("households/<str:number>/edit/", views.household_edit, name="household_edit"),
     path("households/<str:number>/move/", views.household_move, name="household_move"),
     path("households/<str:number>/close/", views.household_close, name="household_close"),
+    path("households/<str:number>/review/", views.household_review, name="household_review"),
     path("households/<str:number>/residents/new/", views.resident_create, name="resident_new"),
     path("residents/", views.resident_list, name="residents"),
     path("residents/<int:pk>/", views.resident_detail, name="resident"),
@@ -32,7 +33,8 @@ urlpatterns = [
     path("residents/<int:pk>/key-person/apply/", special_views.key_person_apply, name="key_person_apply"),
     path("key-persons/", special_views.key_person_list, name="key_persons"),
     path("key-persons/<int:pk>/<str:action>/", special_views.key_person_act, name="key_person_act"),
-    # 一格一档
+    # 一格一档, and the catalogue of the ledgers (数据资源目录)
+    path("catalogue/", views.catalogue, name="catalogue"),
     path("dossier/<str:code>/", dossier_views.dossier, name="dossier"),
     path("dossier/<str:code>/pdf/", dossier_views.dossier_pdf, name="dossier_pdf"),
     # import and export

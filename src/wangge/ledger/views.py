@@ -9,34 +9,54 @@ with the reason. Writes go through ledger.services only; their ValidationErrors 
 they name. Lists always show ID numbers and phones masked; a record's own page shows them as
 privacy.personal_values allows (unmasked and logged, or masked and marked), and a person's full date of
 birth only with their unmasked ID number: with the masked one it would give the number back.
+
+A household's keeper records a review (核查无变化, INFO-2) with one POST; an edit counts as one too. The
+catalogue (数据资源目录, INFO-5) describes every ledger, with its figures in the user's area and the share of
+households reviewed below each unit under the user's highest post.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
 
 from wangge.cases.models import Case
 from wangge.core.audit import history_for
 from wangge.core.forms import apply_service_errors
 from wangge.core.models import ChangeLog
+from wangge.core.pii import EncryptedTextField
 from wangge.core.scope import get_visible_or_404
 from wangge.people.models import Post
-from wangge.people.roles import Capability, Role
+from wangge.people.roles import GLOBAL_ROLES, ROLE_CAPABILITIES, Capability, Role
 from wangge.units.models import Unit
 
 from . import forms, privacy, services
-from .choices import PARTY_ORGANISATION_KINDS, HouseholdStatus, Relation, ResidentStatus
+from .choices import (
+    OPEN_LISTING_STATES,
+    PARTY_ORGANISATION_KINDS,
+    HouseholdStatus,
+    Relation,
+    ResidentStatus,
+)
+from .columns import columns_for
+from .dossier import review_by_child
 from .filters import (
     EXACT_SEARCH_KEYS,
     PLAINTEXT_SEARCH_PARAMS,
@@ -46,7 +66,15 @@ from .filters import (
     PlaceFilter,
     ResidentFilter,
 )
-from .models import AttentionTag, Household, ImportKind, Organisation, Place, Resident
+from .models import (
+    AttentionTag,
+    Household,
+    ImportKind,
+    KeyPersonListing,
+    Organisation,
+    Place,
+    Resident,
+)
 
 PAGE_SIZE = 50
 HISTORY_LIMIT = 100
@@ -403,6 +431,14 @@ def household_detail(request, number):
     serving = [("residence", household.grid, _serving_posts(household.grid))]
     if household.registered_grid_id:
         serving.append(("registration", household.registered_grid, _serving_posts(household.registered_grid)))
+    is_active = household.status == HouseholdStatus.ACTIVE
+    described = _history(
+        history, user, name_members=True, full_birth_dates={m.pk for m in members if not m.id_number}
+    )
+    for item in described:  # a review changes no field: its row says so in words
+        changes = item["entry"].changes or {}
+        if "reviewed" in changes:
+            item["note"] = _review_note(changes["reviewed"])
     context = {
         "household": household,
         "members": members,
@@ -415,11 +451,14 @@ def household_detail(request, number):
         .filter(households=household)
         .order_by("-created_at", "-id")[:CASE_LIMIT],
         # Members are shown masked here: their dates of birth only in full for those without an ID number.
-        "history": _history(
-            history, user, name_members=True, full_birth_dates={m.pk for m in members if not m.id_number}
-        ),
+        "history": described,
         "can_manage": _keeps(user, household),
-        "is_active": household.status == HouseholdStatus.ACTIVE,
+        "is_active": is_active,
+        # 核查 (INFO-2): when and by whom the record was last confirmed; overdue after the period.
+        "review_overdue": is_active
+        and (household.reviewed_at is None or household.reviewed_at < services.review_cutoff()),
+        "review_months": settings.WANGGE_REVIEW_MONTHS,
+        "review_note_length": services.REVIEW_NOTE_LENGTH,
         "head_count": heads,
         "head_warning": household.status == HouseholdStatus.ACTIVE and heads != 1,
         "close_form": forms.CloseHouseholdForm(),
@@ -427,6 +466,33 @@ def household_detail(request, number):
         "sections": SECTIONS,
     }
     return render(request, "ledger/household_detail.html", context)
+
+
+def _review_note(note: str) -> str:
+    label = _("Reviewed, unchanged (核查无变化)")
+    return f"{label}: {note}" if note else label
+
+
+@login_required
+@require_POST
+def household_review(request, number):
+    """核查无变化: the keeper confirms the household's record is still right (INFO-2). Staff who only read
+    the record (registration grid, a post without MANAGE_LEDGERS) are refused like on its forms."""
+    _require(request, Capability.MANAGE_LEDGERS)
+    household = _household(request, number)
+    if refusal := _refuse_unless_kept(request, household):
+        return refusal
+    try:
+        services.review_household(household, by=request.user, note=request.POST.get("note", ""))
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(
+            request,
+            _("Household %(number)s reviewed: recorded as unchanged.") % {"number": household.number},
+        )
+    return redirect(household)
 
 
 @login_required
@@ -881,3 +947,202 @@ def organisation_edit(request, pk):
         name="organisation",
         section="organisations",
     )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The data resource catalogue (数据资源目录, INFO-5)
+
+DESCRIPTIONS = {
+    "households": gettext_lazy(
+        "Every household at its address: the grid it lives in and, when it differs, the grid of its "
+        "household register (户籍); whether it is rented out and who lets it. Reviewed (核查) periodically "
+        "when nothing changes."
+    ),
+    "residents": gettext_lazy(
+        "Every person of a household: identity, relation to the householder, residence and registration, "
+        "occupation, political status and party organisation, attention tags, and whether they are still "
+        "on the register."
+    ),
+    "places": gettext_lazy(
+        "Buildings, shops, schools, hazards, water sources, service stations and other places and things "
+        "on a unit, with their location, published duty contact and risk level."
+    ),
+    "organisations": gettext_lazy(
+        "Social organisations, enterprises, village councils and the party branches and groups of the "
+        "grids, with their published contact and number of members."
+    ),
+    "released_prisoner": gettext_lazy(
+        "Released prisoners: original offence and sentence, release, handover, resettlement, risk "
+        "assessment and the help they get."
+    ),
+    "community_correction": gettext_lazy(
+        "People under community correction: category, period, supervision and the help they get."
+    ),
+    "mental_health": gettext_lazy(
+        "People with a severe mental disorder: diagnosis, guardian, risk grade, treatment and assistance."
+    ),
+    "drug_user": gettext_lazy("Drug users: when first found, control status, drug and the help they get."),
+    "key_youth": gettext_lazy("Key youth: group, guardian, means of help and offending."),
+    "key_persons": gettext_lazy(
+        "Key persons: each listing from application through approval to delisting, with its category, "
+        "reason and attention level; every step is decided by the level above the applying unit."
+    ),
+}
+# What "current" means per ledger (the lists' default view); places and organisations have no such state.
+CURRENT_LABELS = {
+    "households": gettext_lazy("active"),
+    "residents": gettext_lazy("on the register"),
+    "special": gettext_lazy("followed"),
+    "key_persons": gettext_lazy("open listings"),
+}
+KEY_PERSON_ITEMS = ("resident", "category", "reason", "attention_level", "state")
+# The ledgers kept in files too (import, export), with what their lists show by default.
+FILE_LEDGERS = (
+    (ImportKind.HOUSEHOLDS, Household, Q(status=HouseholdStatus.ACTIVE)),
+    (ImportKind.RESIDENTS, Resident, Q(status=ResidentStatus.PRESENT)),
+    (ImportKind.PLACES, Place, None),
+    (ImportKind.ORGANISATIONS, Organisation, None),
+)
+
+
+@dataclasses.dataclass
+class CatalogueEntry:
+    """One ledger of the catalogue: what it holds, who keeps it, its data items and its figures in scope."""
+
+    key: str
+    title: str
+    description: str
+    keepers: list[str]
+    personal: list[str]
+    list_url: str
+    list_label: str
+    total: int = 0
+    current: int | None = None  # None where every record is current (places, organisations)
+    current_label: str = ""
+    last_change: datetime.datetime | None = None
+    import_kind: str = ""
+    columns: tuple = ()  # columns.Column of the kind's files
+    items: list[str] = dataclasses.field(default_factory=list)  # data items of a record kept on pages only
+    approvers: list[str] = dataclasses.field(default_factory=list)
+
+
+def _roles_with(capability: str) -> list[str]:
+    """The display names of the roles that carry `capability` (the technical administrator left out)."""
+    return [
+        str(label)
+        for value, label in Role.choices
+        if value not in GLOBAL_ROLES and capability in ROLE_CAPABILITIES[value]
+    ]
+
+
+def _personal_fields(model) -> list[str]:
+    """The model's personal data: encrypted at rest, masked on display (core.pii, decision 0007)."""
+    return [_label(f) for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+
+
+def _figures(entry: CatalogueEntry, queryset, current: Q | None = None) -> CatalogueEntry:
+    """The records in the user's scope, the current ones, and the time of the last change: one query."""
+    figures = {"total": Count("pk"), "last_change": Max("updated_at")}
+    if current is not None:
+        figures["current"] = Count("pk", filter=current)
+    for name, value in queryset.aggregate(**figures).items():
+        setattr(entry, name, value)
+    return entry
+
+
+def _top_unit(user) -> Unit | None:
+    """The highest unit of the user's posts that open the ledgers (the first one, when several)."""
+    roles = [value for value in Role.values if Capability.VIEW_LEDGERS in ROLE_CAPABILITIES[value]]
+    post = (
+        Post.objects.active()
+        .filter(user=user, role__in=roles)
+        .select_related("unit__level")
+        .order_by("unit__depth", "unit__path")
+        .first()
+    )
+    if post is not None:
+        return post.unit
+    if user.scope.is_global:
+        return Unit.objects.current().filter(depth=1).select_related("level").order_by("path").first()
+    return None
+
+
+def catalogue_entries(user) -> list[CatalogueEntry]:
+    """Every ledger with its description, keepers, personal data, file columns and figures in scope."""
+    from .specials import SPECIAL_KINDS, kind_fields  # specials builds on services, not on the views
+
+    keepers = _roles_with(Capability.MANAGE_LEDGERS)
+    entries = []
+    for kind, model, current in FILE_LEDGERS:
+        entry = CatalogueEntry(
+            key=kind,
+            title=capfirst(model._meta.verbose_name_plural),
+            description=str(DESCRIPTIONS[kind]),
+            keepers=keepers,
+            personal=_personal_fields(model),
+            list_url=reverse(f"ledger:{kind}"),
+            list_label=capfirst(model._meta.verbose_name_plural),
+            current_label=str(CURRENT_LABELS.get(kind, "")),
+            import_kind=kind,
+            columns=columns_for(kind),
+        )
+        entries.append(_figures(entry, model.objects.visible_to(user), current))
+    tag_names = dict(AttentionTag.objects.values_list("code", "name"))
+    for kind, model in SPECIAL_KINDS.items():
+        entry = CatalogueEntry(
+            key=kind,
+            title=capfirst(model._meta.verbose_name_plural),
+            description=str(DESCRIPTIONS[kind]),
+            keepers=keepers,
+            personal=_personal_fields(model),
+            list_url=f"{reverse('ledger:residents')}?{urlencode({'tag': model.tag_code})}",
+            list_label=_("Residents tagged %(tag)s") % {"tag": tag_names.get(model.tag_code, model.tag_code)},
+            current_label=str(CURRENT_LABELS["special"]),
+            items=[_label(model._meta.get_field(name)) for name in kind_fields(kind)],
+        )
+        entries.append(_figures(entry, model.objects.visible_to(user), Q(is_closed=False)))
+    entry = CatalogueEntry(
+        key="key_persons",
+        title=capfirst(KeyPersonListing._meta.verbose_name_plural),
+        description=str(DESCRIPTIONS["key_persons"]),
+        keepers=keepers,
+        personal=[],
+        list_url=reverse("ledger:key_persons"),
+        list_label=capfirst(KeyPersonListing._meta.verbose_name_plural),
+        current_label=str(CURRENT_LABELS["key_persons"]),
+        items=[_label(KeyPersonListing._meta.get_field(name)) for name in KEY_PERSON_ITEMS],
+        approvers=_roles_with(Capability.APPROVE_KEY_PERSONS),
+    )
+    entries.append(
+        _figures(entry, KeyPersonListing.objects.visible_to(user), Q(state__in=OPEN_LISTING_STATES))
+    )
+    return entries
+
+
+@login_required
+@require_safe
+def catalogue(request):
+    """数据资源目录 (INFO-5): what each ledger holds, who keeps it, its personal data, the columns of its
+    files with their rules, its records in the user's area and their last change; and, level by level,
+    the share of households reviewed within the period below the user's highest unit."""
+    _require(request)
+    user = request.user
+    top = _top_unit(user)
+    review_total, review_children = None, []
+    if top is not None:
+        children = list(top.children().current().select_related("level").order_by("code"))
+        review_total, review_children = review_by_child(user, top, children, services.review_cutoff())
+    context = {
+        "entries": catalogue_entries(user),
+        "top_unit": top,
+        "review_total": review_total,
+        "review_children": review_children,
+        "review_months": settings.WANGGE_REVIEW_MONTHS,
+        "readers": _roles_with(Capability.VIEW_LEDGERS),
+        "unmaskers": _roles_with(Capability.VIEW_PERSONAL_DATA),
+        "export_formats": EXPORT_FORMATS,
+        "can_manage": _can_manage(user),
+        "section": "catalogue",
+        "sections": SECTIONS,
+    }
+    return render(request, "ledger/catalogue.html", context)

@@ -347,6 +347,18 @@ def test_every_demo_staff_member_has_a_work_phone(demo):
     assert phones and all(MOBILE_PATTERN.match(phone) for phone in phones)
 
 
+def test_most_households_were_reviewed_within_the_year_and_some_are_overdue(demo):
+    from wangge.ledger.models import Household
+
+    cutoff = timezone.now() - datetime.timedelta(days=365)
+    total = Household.objects.count()
+    current = Household.objects.filter(reviewed_at__gte=cutoff).count()
+    never = Household.objects.filter(reviewed_at__isnull=True).count()
+    assert 0.65 < current / total < 0.85
+    assert 0.05 < never / total < 0.2
+    assert Household.objects.filter(reviewed_at__lt=cutoff).exists()
+
+
 # --- personal data at rest ------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from wangge.cases import services as case_services
 from wangge.cases.choices import Source
@@ -456,11 +457,13 @@ def linked_figures(html: str) -> list[tuple[str, int]]:
 def test_every_figure_equals_the_count_of_the_list_it_links_to(ledger, county, login, unit, who):
     away_and_own_registration(ledger, county)
     services.set_resident_status(ledger.residents.li, "moved_out", by=county.users.sysadmin)
+    crafted_reviews(ledger, county)
     client = login(getattr(county.users, who))
     html = client.get(dossier_url(getattr(county, unit))).content.decode()
     figures = linked_figures(html)
     linked = " ".join(url for url, _ in figures)
-    assert linked.count("membership=living") >= 3 and linked.count("membership=registered") == 2
+    assert linked.count("membership=living") >= 5 and linked.count("membership=registered") == 2
+    assert "review=current" in linked and "review=overdue" in linked
     assert "tag=dibao" in linked or unit == "cell_a12"  # 二格's people carry no tag
     for url, figure in figures:
         listed = client.get(url)
@@ -490,3 +493,59 @@ def test_the_lists_filter_by_membership(ledger, county, login):
     registered = client.get(households, {"unit": code, "membership": "registered"}).context["page"]
     assert [h.number for h in registered] == ["B1-1"]
     assert len(client.get(households, {"unit": code}).context["page"]) == 3
+
+
+# --- review (核查, INFO-2): the share of households reviewed within the period ---------------------------
+
+
+def months_ago(months: int) -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(days=months * 31)
+
+
+def crafted_reviews(ledger, county):
+    """A11-1 reviewed a month ago, A11-2 thirteen months ago, A12-1 never; B1-1 (乙一村) today."""
+    worker = county.users.grid_worker
+    for number, when in (("A11-1", months_ago(1)), ("A11-2", months_ago(13)), ("B1-1", timezone.now())):
+        Household.objects.filter(number=number).update(reviewed_at=when, reviewed_by=worker)
+
+
+def review_figures(dossier) -> tuple[int, int, int, int | None]:
+    households = dossier.households
+    return (
+        households["active"],
+        households["reviewed"],
+        households["review_overdue"],
+        dossier.reviewed_percent,
+    )
+
+
+def test_the_share_of_households_reviewed_within_the_period(ledger, county, settings):
+    settings.WANGGE_REVIEW_MONTHS = 12
+    crafted_reviews(ledger, county)
+    # 甲一村: three households living here, one reviewed within twelve months: 1/3 = 33 %. B1-1 is
+    # registered in 一格 but lives in 乙一村: it counts there.
+    assert review_figures(dossier_of(county.village_a, county.users.village_a)) == (3, 1, 2, 33)
+    assert review_figures(dossier_of(county.cell_a11, county.users.village_a)) == (2, 1, 1, 50)
+    assert review_figures(dossier_of(county.cell_a12, county.users.village_a)) == (1, 0, 1, 0)
+    assert review_figures(dossier_of(county.village_b, county.users.village_b)) == (1, 1, 0, 100)
+    assert review_figures(dossier_of(county.grid_a2, county.users.village_a)) == (0, 0, 0, None)
+    settings.WANGGE_REVIEW_MONTHS = 24
+    assert review_figures(dossier_of(county.village_a, county.users.village_a)) == (3, 2, 1, 66)
+
+
+def test_a_closed_household_is_not_due_for_review(ledger, county):
+    crafted_reviews(ledger, county)
+    services.set_resident_status(ledger.residents.tenant, "moved_out", by=county.users.sysadmin)
+    services.close_household(ledger.households.a11_2, by=county.users.sysadmin)
+    Household.objects.filter(number="A11-2").update(reviewed_at=None)
+    assert review_figures(dossier_of(county.cell_a11, county.users.village_a)) == (1, 1, 0, 100)
+
+
+def test_a_grids_dossier_marks_the_households_overdue_for_review(ledger, county, login):
+    crafted_reviews(ledger, county)
+    html = login(county.users.grid_worker).get(dossier_url(county.cell_a11)).content.decode()
+    rows = dict(re.findall(r'<tr data-household="([^"]+)">(.*?)</tr>', html, re.S))
+    assert 'data-overdue="1"' not in rows["A11-1"]
+    assert 'data-overdue="1"' in rows["A11-2"]
+    review = html[html.index('id="review"') :]
+    assert 'data-reviewed="1" data-active="2"' in review[:200]
