@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from wangge.core.testing import PASSWORD, build_test_county
@@ -9,6 +10,15 @@ from wangge.people.models import User
 def fast_password_hasher(settings):
     """Hashing is deliberately slow; tests create many users and do not test its strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the deployment's language: a request (LocaleMiddleware, the language switch)
+    leaves its language active on the thread, which would otherwise leak into the next test."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
