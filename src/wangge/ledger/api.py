@@ -39,6 +39,7 @@ from .choices import (
     ResidentStatus,
     RiskLevel,
 )
+from .filters import subtree_q
 from .models import AttentionTag, Household, Organisation, Place, Resident
 
 ANY_STATUS = "all"
@@ -155,10 +156,7 @@ class LedgerFilterSet(filters.FilterSet):
         path = Unit.objects.visible_to(user).filter(code=value.strip()).values_list("path", flat=True).first()
         if path is None:  # missing or out of scope: the same empty answer
             return queryset.none()
-        condition = Q()
-        for lookup in self.unit_lookups:
-            condition |= Q(**{f"{lookup}__startswith": path})
-        return queryset.filter(condition)
+        return queryset.filter(subtree_q(queryset.model, self.unit_lookups, path))
 
     def filter_status(self, queryset, name, value):
         return queryset if value == ANY_STATUS else queryset.filter(status=value)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import reduce
-from operator import or_
 
 import django_filters
 from django import forms
@@ -27,7 +25,7 @@ from wangge.units.models import Unit
 
 from . import services
 from .choices import HouseholdStatus, OrganisationKind, PlaceKind, ResidenceType, ResidentStatus
-from .models import AttentionTag, Household, Organisation, Place, Resident
+from .models import AttentionTag, Household, Organisation, Place, Resident, subtree_condition
 
 ANY_STATUS = "all"
 
@@ -64,8 +62,9 @@ def digit_count(value: str) -> int:
     return sum(ch in "0123456789" for ch in unicodedata.normalize("NFKC", value or ""))
 
 
-def subtree_q(lookups, path: str) -> Q:
-    return reduce(or_, (Q(**{f"{lookup}__startswith": path}) for lookup in lookups))
+def subtree_q(model, lookups, path: str) -> Q:
+    """Rows reaching the subtree at `path` through any of `lookups` (see ledger.models.subtree_condition)."""
+    return subtree_condition(model, lookups, (path,))
 
 
 def subtree_ids(path: str):
@@ -196,7 +195,7 @@ class LedgerFilterSet(django_filters.FilterSet):
         if not path:
             return qs
         if self.membership_of is None:
-            return qs.filter(subtree_q(self.unit_lookups, path))
+            return qs.filter(subtree_q(qs.model, self.unit_lookups, path))
         membership = self.form.cleaned_data.get("membership") or MEMBERSHIP_ANY
         return qs.filter(self.membership_of(subtree_ids(path))[membership])
 

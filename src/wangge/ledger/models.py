@@ -12,6 +12,7 @@ exact-value search and the uniqueness of an ID number go through (see core.pii, 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from functools import reduce
 from operator import or_
 
@@ -49,6 +50,65 @@ from .choices import (
 )
 
 
+def unit_condition(model, lookups, units) -> Q:
+    """Rows of `model` reaching one of `units` (a subquery of unit ids) through any of `lookups` (paths
+    such as "household__grid__path").
+
+    Lookups through the same relation become one `relation__in` subquery, so every OR joins columns of
+    one table and each side can use its foreign-key index: an OR across a join would make the database
+    walk every resident of the county to find one village's.
+    """
+    condition = Q()
+    nested: dict[str, list[str]] = defaultdict(list)
+    for lookup in lookups:
+        fk_path = lookup.removesuffix("__path")
+        if "__" in fk_path:
+            hop, rest = lookup.split("__", 1)
+            nested[hop].append(rest)
+        else:
+            condition |= Q(**{f"{fk_path}__in": units})
+    for hop, rest in nested.items():
+        related = model._meta.get_field(hop).related_model
+        rows = related._base_manager.filter(unit_condition(related, rest, units)).values("pk")
+        condition |= Q(**{f"{hop}__in": rows})
+    return condition
+
+
+# Up to this many units, a subtree is matched by their ids (index lookups per unit); above it, by path
+# prefix — a scan that is cheaper than thousands of index probes when the subtree is most of the table.
+SUBTREE_IDS_LIMIT = 1000
+
+
+def subtree_condition(model, lookups, paths, known_small: dict | None = None) -> Q:
+    """Rows of `model` reaching the subtrees at `paths` (unit path prefixes) through any of `lookups`: by
+    unit ids for a small subtree, by path prefixes for a large one."""
+    paths = tuple(paths)
+    if known_small is None:
+        small = _is_small_subtree(paths)
+    else:  # remembered for one user object (one request): the same answer every time they ask
+        small = known_small.get(paths)
+        if small is None:
+            small = known_small[paths] = _is_small_subtree(paths)
+    if small:
+        return unit_condition(model, lookups, _units_under(paths).values("pk"))
+    return reduce(or_, (Q(**{f"{lookup}__startswith": path}) for lookup in lookups for path in paths))
+
+
+def _units_under(paths: tuple[str, ...]):
+    from wangge.units.models import Unit
+
+    return Unit._base_manager.filter(reduce(or_, (Q(path__startswith=path) for path in paths)))
+
+
+def _is_small_subtree(paths: tuple[str, ...]) -> bool:
+    """Picks the faster of two conditions that give the same rows."""
+    return _units_under(paths).count() <= SUBTREE_IDS_LIMIT
+
+
+def _subtree_sizes(user) -> dict:
+    return user.__dict__.setdefault("_wangge_small_subtrees", {})
+
+
 class LedgerQuerySet(ScopedQuerySet):
     """Ledger rows are seen through territorial posts only, and through every path in `scope_path_lookups`.
 
@@ -64,7 +124,7 @@ class LedgerQuerySet(ScopedQuerySet):
         if not paths:
             return self.none()
         lookups = getattr(self.model, "scope_path_lookups", (self.model.scope_path_lookup,))
-        return self.filter(reduce(or_, (scope.path_q(lookup, paths) for lookup in lookups)))
+        return self.filter(subtree_condition(self.model, lookups, paths, _subtree_sizes(user)))
 
     def writable_by(self, user):
         """Rows the user keeps: where the record lives (`scope_path_lookup`: the residence grid, not the
@@ -77,7 +137,8 @@ class LedgerQuerySet(ScopedQuerySet):
         paths = scope.paths_for(Capability.MANAGE_LEDGERS)
         if not paths:
             return self.none()
-        return self.filter(scope.path_q(self.model.scope_path_lookup, paths))
+        lookups = (self.model.scope_path_lookup,)
+        return self.filter(subtree_condition(self.model, lookups, paths, _subtree_sizes(user)))
 
 
 class AttentionTag(models.Model):

@@ -335,3 +335,28 @@ class TestMovingInAndDying:
                 by=county.users.village_a, number="A11/9", grid=county.cell_a11, address="x"
             )
         assert "number" in exc.value.message_dict
+
+
+@pytest.mark.parametrize(
+    "who", ["county", "township_a", "village_a", "village_b", "grid_worker", "grid_leader"]
+)
+def test_both_ways_of_matching_a_subtree_give_the_same_rows(ledger, county, who, monkeypatch):
+    """Small subtrees are matched by unit ids, large ones by path prefix: the same rows either way."""
+    from wangge.ledger import models as ledger_models
+    from wangge.ledger.models import KeyPersonListing, Organisation, Place
+    from wangge.people.models import User
+
+    def rows(limit):
+        monkeypatch.setattr(ledger_models, "SUBTREE_IDS_LIMIT", limit)
+        user = User.objects.get(username=who)  # a fresh user: nothing remembered
+        return [
+            (
+                sorted(model.objects.visible_to(user).values_list("pk", flat=True)),
+                sorted(model.objects.writable_by(user).values_list("pk", flat=True)),
+            )
+            for model in (Household, Resident, Place, Organisation, KeyPersonListing)
+        ]
+
+    by_ids, by_paths = rows(10**6), rows(-1)
+    assert by_ids == by_paths
+    assert any(seen for seen, _kept in by_ids)
