@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "wangge.people",
     "wangge.units",
     "wangge.ledger",
+    "wangge.fieldwork",
     "wangge.workdays",
     "wangge.cases",
     "wangge.notices",
@@ -257,6 +258,8 @@ WANGGE_WORKER_SWEEPS = [
 ]
 # A stage deadline within this many working days shows yellow (临期) and triggers one reminder.
 WANGGE_DUE_SOON_WORKING_DAYS = float(os.environ.get("WANGGE_DUE_SOON_WORKING_DAYS", "1"))
+# A daily work log (民情日志) may be written or corrected up to this many calendar days after its day.
+WANGGE_WORK_LOG_EDIT_DAYS = int(os.environ.get("WANGGE_WORK_LOG_EDIT_DAYS", "7"))
 # Cases in long-term management need a follow-up note at least this often (natural days).
 WANGGE_LONG_TERM_FOLLOW_UP_DAYS = int(os.environ.get("WANGGE_LONG_TERM_FOLLOW_UP_DAYS", "30"))
 

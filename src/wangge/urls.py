@@ -14,6 +14,7 @@ urlpatterns = [
     path("me/", include("wangge.people.urls")),
     path("cases/", include("wangge.cases.urls")),
     path("ledger/", include("wangge.ledger.urls")),
+    path("work/", include("wangge.fieldwork.urls")),
     path("field/", include("wangge.cases.field_urls")),
     path("p/", include("wangge.cases.public_urls")),
     path("notices/", include("wangge.notices.urls")),
