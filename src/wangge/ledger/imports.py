@@ -35,6 +35,7 @@ import csv
 import io
 import uuid
 import zipfile
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -262,7 +263,7 @@ def _unit_of(ref: UnitRef | None):
 KEPT_ELSEWHERE = gettext_lazy("This record is kept where it lives; you may read it but not change it.")
 
 
-class Importer:
+class Importer(ABC):
     """Checks and writes one kind of ledger row; subclasses supply the lookups and the writes.
 
     A row may write only what the user keeps inside the importing unit (a unit of
@@ -437,8 +438,9 @@ class Importer:
         row.obj, row.changes = obj, changed
         row.action = "update" if changed else "unchanged"
 
+    @abstractmethod
     def check_batch(self, rows: list[Row]) -> None:
-        raise NotImplementedError
+        """Look up what a batch of rows refers to (one query per lookup, never per row) and judge each."""
 
     def write_batch(self, rows: list[Row]) -> None:
         created = [row for row in rows if row.action == "create"]
@@ -461,8 +463,8 @@ class Importer:
             acting_unit=self.unit,
         )
 
-    def after_write(self, created: list[Row], updated: list[Row]) -> None:
-        pass
+    def after_write(self, created: list[Row], updated: list[Row]) -> None:  # noqa: B027 - optional hook
+        """What a kind writes beside its rows once they have ids (residents: their tags)."""
 
     def created_snapshot(self, row: Row) -> dict:
         return snapshot(row.obj)

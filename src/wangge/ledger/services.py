@@ -138,6 +138,17 @@ def check_unit(user, unit: Unit | None, field: str = "unit") -> None:
         raise ValidationError({field: _("%(unit)s is outside your area.") % {"unit": unit}})
 
 
+def keeps(user, obj) -> bool:
+    """Whether the user may change this ledger record: MANAGE_LEDGERS, and the record lives under a post
+    granting it (`writable_by`) — registration-grid staff and other posts only read."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.has_capability(Capability.MANAGE_LEDGERS)
+        and type(obj).objects.writable_by(user).filter(pk=obj.pk).exists()
+    )
+
+
 def lock_visible(model, pk, user):
     """Lock the bare row after checking the user keeps it: DoesNotExist (like a missing row) when they
     cannot see it, PermissionDenied when they see it but do not keep it (registration-grid staff, or a

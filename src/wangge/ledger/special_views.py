@@ -23,7 +23,7 @@ from wangge.core.forms import apply_service_errors
 from wangge.core.scope import get_visible_or_404
 from wangge.people.roles import Capability
 
-from . import special_forms, specials
+from . import services, special_forms, specials
 from .choices import OPEN_LISTING_STATES
 from .models import KeyPersonListing, Resident
 from .privacy import can_unmask, masked, personal_values
@@ -47,7 +47,7 @@ def _resident(request, pk: int) -> Resident:
 
 def _require_kept(request, resident: Resident) -> None:
     """Writes are for the staff of where the person lives; registration-grid staff read (403)."""
-    if not Resident.objects.writable_by(request.user).filter(pk=resident.pk).exists():
+    if not services.keeps(request.user, resident):
         raise PermissionDenied(_("This record is kept where it lives; you may read it but not change it."))
 
 

@@ -111,14 +111,9 @@ def _can_manage(user) -> bool:
     return user.has_capability(Capability.MANAGE_LEDGERS)
 
 
-def _keeps(user, obj) -> bool:
-    """Whether the user may change this record: it lives under a post of theirs granting MANAGE_LEDGERS."""
-    return _can_manage(user) and type(obj).objects.writable_by(user).filter(pk=obj.pk).exists()
-
-
 def _refuse_unless_kept(request, obj) -> HttpResponse | None:
     """The 403 page of a form for a record the user sees but does not keep, or None when they keep it."""
-    if _keeps(request.user, obj):
+    if services.keeps(request.user, obj):
         return None
     context = {
         "title": _("You may read this record but not change it"),
@@ -452,7 +447,7 @@ def household_detail(request, number):
         .order_by("-created_at", "-id")[:CASE_LIMIT],
         # Members are shown masked here: their dates of birth only in full for those without an ID number.
         "history": described,
-        "can_manage": _keeps(user, household),
+        "can_manage": services.keeps(user, household),
         "is_active": is_active,
         # 核查 (INFO-2): when and by whom the record was last confirmed; overdue after the period.
         "review_overdue": is_active
@@ -688,7 +683,7 @@ def resident_detail(request, pk):
             user,
             full_birth_dates={resident.pk} if unmasked or not resident.id_number else (),
         ),
-        "can_manage": _keeps(user, resident),
+        "can_manage": services.keeps(user, resident),
         "section": "residents",
         "sections": SECTIONS,
     }
@@ -815,7 +810,7 @@ def place_detail(request, pk):
     context = {
         "place": place,
         "history": _history(history_for(place)[:HISTORY_LIMIT], request.user),
-        "can_manage": _keeps(request.user, place),
+        "can_manage": services.keeps(request.user, place),
         "section": "places",
         "sections": SECTIONS,
     }
@@ -916,7 +911,7 @@ def organisation_detail(request, pk):
         "members": members,
         "page_query": _query_without(request, "page"),
         "history": _history(history_for(organisation)[:HISTORY_LIMIT], user),
-        "can_manage": _keeps(user, organisation),
+        "can_manage": services.keeps(user, organisation),
         "section": "organisations",
         "sections": SECTIONS,
     }

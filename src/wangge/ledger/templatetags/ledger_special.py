@@ -12,12 +12,10 @@ import datetime
 from django import template
 from django.utils.translation import gettext as _
 
-from wangge.people.roles import Capability
-
 from .. import specials
 from ..choices import ResidentStatus
-from ..models import Resident
 from ..privacy import masked
+from ..services import keeps
 
 register = template.Library()
 
@@ -56,12 +54,7 @@ def special_panel(context, resident):
     request = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     # Buttons only for those who keep the record: staff of where the person lives (not the 户籍 grid).
-    can_manage = bool(
-        user
-        and user.is_authenticated
-        and user.has_capability(Capability.MANAGE_LEDGERS)
-        and Resident.objects.writable_by(user).filter(pk=resident.pk).exists()
-    )
+    can_manage = keeps(user, resident)
     kinds = []
     for slug, model, record in specials.records_of(resident):
         kinds.append(
