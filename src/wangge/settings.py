@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "wangge.units",
     "wangge.ledger",
     "wangge.fieldwork",
+    "wangge.teams",
+    "wangge.meetings",
     "wangge.workdays",
     "wangge.cases",
     "wangge.notices",

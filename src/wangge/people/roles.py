@@ -18,6 +18,9 @@ class Role(models.TextChoices):
     GRID_WORKER_PART_TIME = "grid_worker_part_time", _("Part-time grid worker")
     GRID_INSTRUCTOR = "grid_instructor", _("Grid instructor")
     LIAISON_CADRE = "liaison_cadre", _("Liaison cadre")
+    # The "N" of "1+n+N": forces that work the grid without being its grid workers.
+    LAW_ENFORCEMENT = "law_enforcement", _("Law enforcement officer")
+    COMPOUND_HEAD = "compound_head", _("Residential compound head")
     DEPARTMENT_USER = "department_user", _("Department user")
 
 
@@ -39,6 +42,14 @@ class Capability(models.TextChoices):
     APPROVE_KEY_PERSONS = (
         "approve_key_persons",
         _("Approve listing and delisting of key persons below one's unit"),
+    )
+    MANAGE_STAFF = (
+        "manage_staff",
+        _("Keep the staff ledger: agreements, badges, AB pairs, absences, reserve, training, flags"),
+    )
+    KEEP_ADMISSION_LIST = (
+        "keep_admission_list",
+        _("Keep the admission list (准入事项清单) and decide requests to add task types to it"),
     )
 
 
@@ -63,12 +74,26 @@ _PERSONAL = {Capability.MANAGE_LEDGERS, Capability.VIEW_PERSONAL_DATA}
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: frozenset(Capability.values),
     Role.COUNTY_COMMAND: frozenset(
-        {*_DESK, Capability.DISPATCH_CASES, Capability.MANAGE_LONG_TERM, Capability.APPROVE_KEY_PERSONS}
+        {
+            *_DESK,
+            Capability.DISPATCH_CASES,
+            Capability.MANAGE_LONG_TERM,
+            Capability.APPROVE_KEY_PERSONS,
+            Capability.MANAGE_STAFF,
+            Capability.KEEP_ADMISSION_LIST,
+        }
     ),
     Role.TOWNSHIP_ADMIN: frozenset(
-        {*_DESK, *_PERSONAL, Capability.DISPATCH_CASES, Capability.APPROVE_KEY_PERSONS}
+        {
+            *_DESK,
+            *_PERSONAL,
+            Capability.DISPATCH_CASES,
+            Capability.APPROVE_KEY_PERSONS,
+            Capability.MANAGE_STAFF,
+            Capability.KEEP_ADMISSION_LIST,
+        }
     ),
-    Role.VILLAGE_ADMIN: frozenset({*_DESK, *_PERSONAL}),
+    Role.VILLAGE_ADMIN: frozenset({*_DESK, *_PERSONAL, Capability.MANAGE_STAFF}),
     Role.GRID_LEADER: frozenset({*_FIELD, *_PERSONAL}),
     Role.DEPUTY_GRID_LEADER: frozenset({*_FIELD, *_PERSONAL}),
     Role.GRID_WORKER_FULL_TIME: frozenset({*_FIELD, *_PERSONAL}),
@@ -77,6 +102,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         {Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.VIEW_LEDGERS}
     ),
     Role.LIAISON_CADRE: frozenset({Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.VIEW_LEDGERS}),
+    Role.LAW_ENFORCEMENT: frozenset({Capability.VIEW_UNITS, Capability.REPORT_CASES}),
+    Role.COMPOUND_HEAD: frozenset({Capability.VIEW_UNITS, Capability.REPORT_CASES}),
     # Departments take dispatched work; they see no ledger of people (the ledger scope is territorial).
     Role.DEPARTMENT_USER: frozenset({Capability.VIEW_UNITS, *_CASE_WORK}),
 }
@@ -90,6 +117,7 @@ ROLE_RANKS: dict[str, set[int] | None] = {
     Role.DEPARTMENT_USER: {1, 2},
     Role.GRID_INSTRUCTOR: {2, 3},
     Role.LIAISON_CADRE: {2, 3},
+    Role.LAW_ENFORCEMENT: {1, 2, 3},
 }
 GRID_ROLES = frozenset(
     {Role.GRID_LEADER, Role.DEPUTY_GRID_LEADER, Role.GRID_WORKER_FULL_TIME, Role.GRID_WORKER_PART_TIME}
