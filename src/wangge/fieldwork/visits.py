@@ -1,0 +1,563 @@
+"""Household visits, patrols and publicity records, and the visit regime's due lists and coverage (WORK-2,
+WORK-6). The only writers of those records; views, the demo and tests call them.
+
+The regime is data (`VisitRule`, loaded from `data/visit_rules.json`): each rule binds the holders of grid
+posts at one unit level and asks, once per calendar month, quarter or year, for a patrol of their grids or
+a visit to each active household below their post (all households, or those with a tagged member or
+rented out). A household is covered for a rule's period when a visit in that period came from a post at
+the rule's level (from anyone when the rule names no level).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Substr
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.core.audit import record_change, snapshot
+from wangge.core.models import ChangeAction
+from wangge.core.scope import scope_for
+from wangge.ledger.choices import HouseholdStatus, ResidentStatus
+from wangge.ledger.models import Household, Resident
+from wangge.people.roles import Capability
+from wangge.units.models import Unit
+
+from .choices import DutyKind, Period, PublicityMethod, VisitPurpose
+from .models import PatrolRecord, PublicityRecord, Visit, VisitRule
+from .services import edit_window_start, grid_posts
+
+# --- periods --------------------------------------------------------------------------------------------
+
+
+def period_bounds(period: str, day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """The calendar month, quarter or year holding `day`, as (first day, last day)."""
+    if period == Period.YEAR:
+        return datetime.date(day.year, 1, 1), datetime.date(day.year, 12, 31)
+    if period == Period.QUARTER:
+        first_month = 3 * ((day.month - 1) // 3) + 1
+        start = datetime.date(day.year, first_month, 1)
+    elif period == Period.MONTH:
+        start = day.replace(day=1)
+    else:
+        raise ValueError(f"unknown period {period!r}")
+    months = 3 if period == Period.QUARTER else 1
+    year, month = divmod(start.month - 1 + months, 12)
+    end = datetime.date(start.year + year, month + 1, 1) - datetime.timedelta(days=1)
+    return start, end
+
+
+def previous_periods(
+    period: str, day: datetime.date, count: int
+) -> list[tuple[datetime.date, datetime.date]]:
+    """The `count` periods up to and including the one holding `day`, oldest first."""
+    bounds = [period_bounds(period, day)]
+    while len(bounds) < count:
+        bounds.append(period_bounds(period, bounds[-1][0] - datetime.timedelta(days=1)))
+    return bounds[::-1]
+
+
+def period_label(period: str, start: datetime.date) -> str:
+    if period == Period.YEAR:
+        return _("%(year)s") % {"year": start.year}
+    if period == Period.QUARTER:
+        return _("Q%(quarter)s %(year)s") % {"quarter": (start.month - 1) // 3 + 1, "year": start.year}
+    return start.strftime("%Y-%m")
+
+
+# --- whom a rule asks about -----------------------------------------------------------------------------
+
+
+def active_rules(kind: str | None = None) -> list[VisitRule]:
+    rules = VisitRule.objects.filter(is_active=True).select_related("level").prefetch_related("tags")
+    if kind is not None:
+        rules = rules.filter(kind=kind)
+    return list(rules)
+
+
+def rule_binds(rule: VisitRule, unit: Unit) -> bool:
+    """True when a grid post at `unit` owes this rule."""
+    return rule.level_id is None or unit.level_id == rule.level_id
+
+
+def target_households(rule: VisitRule, unit: Unit):
+    """Active households below `unit` that the rule asks to visit.
+
+    A rule with a level asks about the households below units of that level only (a household of a
+    三级网格 without 四级网格 is nobody's 季遍访); a selective rule, about rentals and households with a
+    member on the register carrying one of its tags.
+    """
+    households = Household.objects.filter(status=HouseholdStatus.ACTIVE, grid__path__startswith=unit.path)
+    if rule.level_id is not None and unit.level_id != rule.level_id:
+        depth = rule.level.rank
+        if unit.depth > depth:
+            return households.none()
+        ancestors = Unit.objects.filter(level_id=rule.level_id, path__startswith=unit.path, depth=depth)
+        households = households.annotate(_level_path=Substr("grid__path", 1, depth * Unit.steplen)).filter(
+            _level_path__in=ancestors.values("path")
+        )
+    if rule.is_selective:
+        selected = Q(pk__in=[])
+        if rule.include_rental:
+            selected |= Q(is_rental=True)
+        if rule.selected_tag_ids:
+            tagged = Resident.tags.through.objects.filter(
+                resident__household=OuterRef("pk"),
+                resident__status=ResidentStatus.PRESENT,
+                attentiontag_id__in=rule.selected_tag_ids,
+            )
+            selected |= Q(Exists(tagged))
+        households = households.filter(selected)
+    return households
+
+
+def counting_visits(rule: VisitRule, start: datetime.date, end: datetime.date):
+    """The visits that count for `rule` in [start, end]."""
+    visits = Visit.objects.filter(date__gte=start, date__lte=end)
+    if rule.level_id is not None:
+        visits = visits.filter(post_level_id=rule.level_id)
+    return visits
+
+
+def _covered(rule, start, end) -> Exists:
+    return Exists(counting_visits(rule, start, end).filter(household=OuterRef("pk")))
+
+
+# --- due lists ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DueHousehold:
+    household: Household
+    last_visit: datetime.date | None
+
+
+@dataclass
+class Duty:
+    """One rule owed through one post, in the period holding the day asked about."""
+
+    rule: VisitRule
+    unit: Unit
+    start: datetime.date
+    end: datetime.date
+    total: int = 0
+    done: int = 0
+    pending: list[DueHousehold] = field(default_factory=list)
+    last_patrol: datetime.date | None = None
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done
+
+    @property
+    def label(self) -> str:
+        return period_label(self.rule.period, self.start)
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.done / self.total, 1) if self.total else None
+
+
+def due_list(user, on: datetime.date | None = None) -> list[Duty]:
+    """What the user still owes this period under each rule, per grid post: households not yet visited
+    (with their last visit, oldest first) and grids not yet patrolled. A few queries per post and rule."""
+    on = on or timezone.localdate()
+    rules = active_rules()
+    duties: list[Duty] = []
+    for post in grid_posts(user, on):
+        for rule in rules:
+            if not rule_binds(rule, post.unit):
+                continue
+            start, end = period_bounds(rule.period, on)
+            duty = Duty(rule=rule, unit=post.unit, start=start, end=end)
+            if rule.kind == DutyKind.PATROL:
+                duty.total = 1
+                duty.last_patrol = (
+                    PatrolRecord.objects.filter(patroller=user, grid__path__startswith=post.unit.path)
+                    .filter(date__lte=on)
+                    .aggregate(last=Max("date"))["last"]
+                )
+                duty.done = int(duty.last_patrol is not None and duty.last_patrol >= start)
+            else:
+                households = target_households(rule, post.unit).annotate(_done=_covered(rule, start, end))
+                counts = households.aggregate(total=Count("pk"), done=Count("pk", filter=Q(_done=True)))
+                duty.total, duty.done = counts["total"], counts["done"]
+                last = Visit.objects.filter(household=OuterRef("pk")).order_by("-date").values("date")[:1]
+                pending = (
+                    households.filter(_done=False)
+                    .annotate(_last=Subquery(last))
+                    .select_related("grid")
+                    .order_by("_last", "number")
+                )
+                duty.pending = [DueHousehold(h, h._last) for h in pending]
+            duties.append(duty)
+    return duties
+
+
+# --- coverage -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CoverageRow:
+    unit: Unit | None
+    total: int
+    covered: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.covered / self.total, 1) if self.total else None
+
+
+@dataclass
+class RuleCoverage:
+    rule: VisitRule
+    start: datetime.date
+    end: datetime.date
+    total: CoverageRow
+    children: list[CoverageRow] = field(default_factory=list)
+    history: list[tuple[str, CoverageRow]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return period_label(self.rule.period, self.start)
+
+
+def household_coverage(
+    rule: VisitRule, unit: Unit, start: datetime.date, end: datetime.date, by_child: bool = False
+) -> tuple[CoverageRow, list[CoverageRow]]:
+    """Households the rule asks about below `unit`, and how many had a counting visit in [start, end];
+    with `by_child`, the same per child unit (one grouped query)."""
+    households = target_households(rule, unit).annotate(_done=_covered(rule, start, end))
+    counts = households.aggregate(total=Count("pk"), covered=Count("pk", filter=Q(_done=True)))
+    total = CoverageRow(unit, counts["total"], counts["covered"])
+    if not by_child:
+        return total, []
+    width = (unit.depth + 1) * Unit.steplen
+    grouped = (
+        households.annotate(_child=Substr("grid__path", 1, width))
+        .values("_child")
+        .annotate(total=Count("pk"), covered=Count("pk", filter=Q(_done=True)))
+    )
+    figures = {row["_child"]: row for row in grouped}
+    children = []
+    for child in unit.children().current().select_related("level").order_by("path"):
+        row = figures.get(child.path, {"total": 0, "covered": 0})
+        children.append(CoverageRow(child, row["total"], row["covered"]))
+    return total, children
+
+
+def patrol_coverage(rule: VisitRule, unit: Unit, start: datetime.date, end: datetime.date) -> CoverageRow:
+    """Grid posts below `unit` bound by the rule and active during the period, and how many of their
+    holders recorded a patrol of the post's area in it."""
+    posts = [post for post in grid_posts_under(unit, start, end) if rule_binds(rule, post.unit)]
+    if not posts:
+        return CoverageRow(unit, 0, 0)
+    patrols = set(
+        PatrolRecord.objects.filter(
+            date__gte=start,
+            date__lte=end,
+            grid__path__startswith=unit.path,
+            patroller_id__in={post.user_id for post in posts},
+        ).values_list("patroller_id", "grid__path")
+    )
+    covered = sum(
+        1
+        for post in posts
+        if any(user_id == post.user_id and path.startswith(post.unit.path) for user_id, path in patrols)
+    )
+    return CoverageRow(unit, len(posts), covered)
+
+
+def grid_posts_under(unit: Unit, start: datetime.date, end: datetime.date):
+    from wangge.people.models import Post
+    from wangge.people.roles import GRID_ROLES
+
+    return list(
+        Post.objects.filter(role__in=GRID_ROLES, unit__path__startswith=unit.path, start_date__lte=end)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+        .select_related("unit")
+    )
+
+
+def coverage_report(unit: Unit, on: datetime.date | None = None, history: int = 4) -> list[RuleCoverage]:
+    """Every rule in force for `unit`: this period's coverage in total and per child unit, and the
+    `history` periods up to this one (households for visit rules, posts for patrol rules)."""
+    on = on or timezone.localdate()
+    report = []
+    for rule in active_rules():
+        start, end = period_bounds(rule.period, on)
+        if rule.kind == DutyKind.PATROL:
+            total, children = patrol_coverage(rule, unit, start, end), []
+            trend = [
+                (period_label(rule.period, s), patrol_coverage(rule, unit, s, e))
+                for s, e in previous_periods(rule.period, on, history)
+            ]
+        else:
+            total, children = household_coverage(rule, unit, start, end, by_child=True)
+            trend = [
+                (period_label(rule.period, s), household_coverage(rule, unit, s, e)[0])
+                for s, e in previous_periods(rule.period, on, history)
+            ]
+        report.append(RuleCoverage(rule, start, end, total, children, trend))
+    return report
+
+
+# --- writing --------------------------------------------------------------------------------------------
+
+
+def _check_day(date: datetime.date, field_name: str = "date") -> None:
+    today = timezone.localdate()
+    if date > today:
+        raise ValidationError({field_name: _("A record cannot be dated in the future.")})
+    if date < edit_window_start(today):
+        raise ValidationError(
+            {
+                field_name: _("Records older than %(days)s days can no longer be entered or changed.")
+                % {"days": settings.WANGGE_WORK_LOG_EDIT_DAYS}
+            }
+        )
+
+
+def _serving_post(user, unit: Unit):
+    """The user's deepest active territorial post at `unit` or above it, or None."""
+    from wangge.people.models import Post
+    from wangge.people.roles import Role
+
+    return (
+        Post.objects.active()
+        .filter(user=user, unit__path__in=Unit.path_prefixes(unit.path))
+        .exclude(role=Role.DEPARTMENT_USER)
+        .select_related("unit")
+        .order_by("-unit__depth")
+        .first()
+    )
+
+
+def _require_field_post(user, unit: Unit, capability: str = Capability.VIEW_LEDGERS):
+    scope = scope_for(user)
+    if not any(unit.path.startswith(path) for path in scope.paths_for(capability)) and not scope.is_global:
+        raise PermissionDenied(
+            _("Only the staff serving %(unit)s record its field work.") % {"unit": unit.name}
+        )
+    return _serving_post(user, unit)
+
+
+def _clean_purposes(purposes: Iterable[str]) -> list[str]:
+    values = list(dict.fromkeys(p for p in purposes if p))
+    unknown = [p for p in values if p not in VisitPurpose.values]
+    if unknown:
+        raise ValidationError({"purposes": _("Unknown purpose “%(value)s”.") % {"value": unknown[0]}})
+    if not values:
+        raise ValidationError({"purposes": _("Choose at least one purpose of the visit.")})
+    return values
+
+
+@dataclass
+class CaseDraft:
+    """A case to raise from a visit or patrol: what the case form of the record page asks."""
+
+    description: str
+    category: object = None
+    title: str = ""
+
+
+def _raise_case(draft: CaseDraft | None, *, by, unit: Unit, households: Sequence = (), now=None):
+    if draft is None:
+        return None
+    from wangge.cases.choices import Source
+    from wangge.cases.services import report_case
+
+    try:
+        case, _created = report_case(
+            reporter=by,
+            source=Source.VISIT if households else Source.PATROL,
+            description=draft.description,
+            title=draft.title,
+            category=draft.category,
+            unit=unit,
+            households=households,
+            register_now=True,
+            now=now,
+        )
+    except ValidationError as error:
+        # The case form's fields sit under a "case_" prefix on the record pages.
+        raise ValidationError(
+            {f"case_{name}": messages for name, messages in error.message_dict.items()}
+        ) from error
+    return case
+
+
+def record_visit(
+    *,
+    by,
+    household: Household,
+    date: datetime.date,
+    purposes: Iterable[str],
+    findings: str = "",
+    people_met: Iterable[Resident] = (),
+    others_met: str = "",
+    case: CaseDraft | None = None,
+    client_uuid=None,
+) -> tuple[Visit, bool]:
+    """Record a visit of `household` by `by`, optionally raising a case from it in the same transaction.
+
+    Returns (visit, created); a retried submission (same `client_uuid`) returns the first visit. Refused
+    for a household outside the visitor's posts, a closed household, a day in the future or past the edit
+    window, no purpose, or people met who are not on the household's register.
+    """
+    if client_uuid is not None:
+        existing = Visit.objects.filter(client_uuid=client_uuid).first()
+        if existing is not None:
+            if existing.visitor_id != by.pk:
+                raise ValidationError({"client_uuid": _("This submission id belongs to another record.")})
+            return existing, False
+    grid = household.grid
+    post = _require_field_post(by, grid)
+    if household.status != HouseholdStatus.ACTIVE:
+        raise ValidationError({"household": _("This household is closed (销户): it is no longer visited.")})
+    _check_day(date)
+    purposes = _clean_purposes(purposes)
+    people = list(people_met)
+    strangers = [p for p in people if p.household_id != household.pk or p.status != ResidentStatus.PRESENT]
+    if strangers:
+        raise ValidationError(
+            {"people_met": _("%(name)s is not on this household's register.") % {"name": strangers[0].name}}
+        )
+    try:
+        with transaction.atomic():
+            visit = Visit.objects.create(
+                household=household,
+                grid=grid,
+                visitor=by,
+                post_level_id=post.unit.level_id if post else None,
+                date=date,
+                purposes=purposes,
+                findings=findings.strip(),
+                others_met=others_met.strip()[:200],
+                client_uuid=client_uuid,
+            )
+            if people:
+                visit.people_met.set(people)
+            raised = _raise_case(case, by=by, unit=grid, households=[household])
+            if raised is not None:
+                visit.case = raised
+                visit.save(update_fields=["case", "updated_at"])
+            record_change(visit, ChangeAction.CREATE, by, {"after": snapshot(visit)}, acting_unit=grid)
+    except IntegrityError:
+        existing = Visit.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
+        if existing is None:
+            raise
+        return existing, False
+    return visit, True
+
+
+def record_patrol(
+    *,
+    by,
+    grid: Unit,
+    date: datetime.date,
+    route: str,
+    minutes: int | None = None,
+    findings: str = "",
+    case: CaseDraft | None = None,
+    client_uuid=None,
+) -> tuple[PatrolRecord, bool]:
+    """Record a patrol of `grid` (WORK-2's monthly patrol), optionally raising a case found on it."""
+    if client_uuid is not None:
+        existing = PatrolRecord.objects.filter(client_uuid=client_uuid).first()
+        if existing is not None:
+            if existing.patroller_id != by.pk:
+                raise ValidationError({"client_uuid": _("This submission id belongs to another record.")})
+            return existing, False
+    if not grid.is_current:
+        raise ValidationError({"grid": _("Patrols are recorded for units in force.")})
+    _require_field_post(by, grid, Capability.REPORT_CASES)
+    _check_day(date)
+    route = (route or "").strip()
+    if not route:
+        raise ValidationError({"route": _("Say where the patrol went.")})
+    if minutes is not None and (not isinstance(minutes, int) or not 0 < minutes <= 24 * 60):
+        raise ValidationError({"minutes": _("A patrol lasts between 1 minute and 24 hours.")})
+    try:
+        with transaction.atomic():
+            patrol = PatrolRecord.objects.create(
+                grid=grid,
+                patroller=by,
+                date=date,
+                route=route[:200],
+                minutes=minutes,
+                findings=findings.strip(),
+                client_uuid=client_uuid,
+            )
+            raised = _raise_case(case, by=by, unit=grid)
+            if raised is not None:
+                patrol.case = raised
+                patrol.save(update_fields=["case", "updated_at"])
+            record_change(patrol, ChangeAction.CREATE, by, {"after": snapshot(patrol)}, acting_unit=grid)
+    except IntegrityError:
+        existing = PatrolRecord.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
+        if existing is None:
+            raise
+        return existing, False
+    return patrol, True
+
+
+def record_publicity(
+    *,
+    by,
+    unit: Unit,
+    date: datetime.date,
+    topic: str,
+    method: str,
+    audience: str,
+    reached: int = 0,
+    notes: str = "",
+    client_uuid=None,
+) -> tuple[PublicityRecord, bool]:
+    """Record a policy publicity activity (政策宣传, WORK-6): what, how, to whom, how many reached."""
+    if client_uuid is not None:
+        existing = PublicityRecord.objects.filter(client_uuid=client_uuid).first()
+        if existing is not None:
+            if existing.author_id != by.pk:
+                raise ValidationError({"client_uuid": _("This submission id belongs to another record.")})
+            return existing, False
+    if not unit.is_current:
+        raise ValidationError({"unit": _("Publicity is recorded for units in force.")})
+    _require_field_post(by, unit, Capability.REPORT_CASES)
+    _check_day(date)
+    topic, audience = (topic or "").strip(), (audience or "").strip()
+    if not topic:
+        raise ValidationError({"topic": _("Say which policy or topic was publicised.")})
+    if method not in PublicityMethod.values:
+        raise ValidationError({"method": _("Choose how it was publicised.")})
+    if not audience:
+        raise ValidationError({"audience": _("Say to whom it was publicised.")})
+    if not isinstance(reached, int) or reached < 0:
+        raise ValidationError({"reached": _("The number of people reached is a whole number.")})
+    try:
+        with transaction.atomic():
+            record = PublicityRecord.objects.create(
+                unit=unit,
+                author=by,
+                date=date,
+                topic=topic[:200],
+                method=method,
+                audience=audience[:200],
+                reached=reached,
+                notes=notes.strip(),
+                client_uuid=client_uuid,
+            )
+            record_change(record, ChangeAction.CREATE, by, {"after": snapshot(record)}, acting_unit=unit)
+    except IntegrityError:
+        existing = PublicityRecord.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
+        if existing is None:
+            raise
+        return existing, False
+    return record, True
