@@ -1,0 +1,312 @@
+"""Pages of household visits, patrols and publicity: the grid worker's due list and forms on the phone,
+the desk's visit list and the coverage of a unit by period."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from wangge.core.forms import apply_service_errors
+from wangge.core.scope import get_visible_or_404, minimal_prefixes
+from wangge.ledger.models import Household
+from wangge.people.roles import Capability
+from wangge.units.models import Unit
+
+from . import services, visits
+from .forms import CoverageForm, LogFilterForm, PatrolForm, PublicityForm, VisitForm
+from .models import PatrolRecord, PublicityRecord, Visit
+
+PAGE_SIZE = 50
+RECENT = 20
+
+
+def _territorial(request):
+    """The user's territorial subtrees; departments and users without a post are refused."""
+    user = request.user
+    scope = user.scope
+    if not user.has_capability(Capability.VIEW_UNITS):
+        raise PermissionDenied(_("Your posts do not allow viewing units."))
+    if not scope.is_global and not scope.territorial_paths:
+        raise PermissionDenied(_("Field work is kept by the territorial units, not by departments."))
+    return scope
+
+
+def _in_territory(queryset, scope, path_lookup: str):
+    if scope.is_global:
+        return queryset
+    return queryset.filter(scope.path_q(path_lookup, scope.territorial_paths))
+
+
+def _visits_in_scope(request):
+    """Visits tell what staff found in named households: only ledger readers see them, in the subtrees
+    of their posts that grant the ledger (not a department's, not a law-enforcement post's)."""
+    _territorial(request)
+    scope = request.user.scope
+    if scope.is_global:
+        return Visit.objects.all()
+    paths = scope.paths_for(Capability.VIEW_LEDGERS)
+    if not paths:
+        raise PermissionDenied(_("Your posts do not allow reading household visits."))
+    return Visit.objects.filter(scope.path_q("grid__path", paths))
+
+
+def _roots(scope) -> list[Unit]:
+    if scope.is_global:
+        return list(Unit.objects.current().filter(depth=1).order_by("path"))
+    return list(
+        Unit.objects.current().filter(path__in=minimal_prefixes(scope.territorial_paths)).order_by("path")
+    )
+
+
+def _chosen_unit(scope, code: str) -> Unit | None:
+    units = _in_territory(Unit.objects.current(), scope, "path")
+    return units.select_related("level").filter(code=code.strip()).first() if code.strip() else None
+
+
+# --- the grid worker's pages ----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def my_visits(request):
+    """走访: what is still due this period under each rule, and my recent visits and patrols."""
+    user = request.user
+    if not services.grid_posts(user).exists():
+        raise PermissionDenied(_("Only a holder of an active grid post has a visit list."))
+    duties = visits.due_list(user)
+    recent = (
+        Visit.objects.filter(visitor=user)
+        .select_related("household", "case")
+        .order_by("-date", "-id")[:RECENT]
+    )
+    patrols = PatrolRecord.objects.filter(patroller=user).select_related("grid", "case")[:5]
+    return render(
+        request,
+        "fieldwork/visits.html",
+        {"duties": duties, "recent": recent, "patrols": patrols, "today": timezone.localdate()},
+    )
+
+
+@login_required
+@never_cache  # Back after sending must fetch a fresh form (a new client id), not replay the old one
+@require_http_methods(["GET", "POST"])
+def new_visit(request, number):
+    """Record a visit of one household, optionally raising a case from what was found."""
+    user = request.user
+    household = get_visible_or_404(Household.objects.select_related("grid"), user, number=number)
+    if request.method == "POST":
+        form = VisitForm(request.POST, household=household)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                visit, created = visits.record_visit(
+                    by=user,
+                    household=household,
+                    date=data["date"],
+                    purposes=data["purposes"],
+                    findings=data["findings"],
+                    people_met=data["people_met"],
+                    others_met=data["others_met"],
+                    case=form.case_draft(),
+                    client_uuid=data["client_uuid"],
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                if not created:
+                    messages.info(request, _("This visit had already been recorded."))
+                elif visit.case_id:
+                    messages.success(
+                        request,
+                        _("The visit is recorded and case %(number)s raised.")
+                        % {"number": visit.case.display_number},
+                    )
+                else:
+                    messages.success(request, _("The visit of %(number)s is recorded.") % {"number": number})
+                return redirect("fieldwork:visit", pk=visit.pk)
+    else:
+        # The form is shown to anyone who sees the household; the service decides who may record.
+        form = VisitForm(
+            household=household, initial={"client_uuid": uuid.uuid4(), "date": timezone.localdate()}
+        )
+    last = Visit.objects.filter(household=household).select_related("visitor").order_by("-date", "-id")[:3]
+    return render(request, "fieldwork/visit_form.html", {"form": form, "household": household, "last": last})
+
+
+@login_required
+@require_http_methods(["GET"])
+def visit_detail(request, pk):
+    visit = _visits_in_scope(request).select_related("household", "grid", "visitor", "case", "post_level")
+    visit = visit.filter(pk=pk).first()
+    if visit is None:
+        raise Http404
+    return render(
+        request,
+        "fieldwork/visit_detail.html",
+        {"visit": visit, "people": [p.name for p in visit.people_met.all()]},
+    )
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def new_patrol(request):
+    """巡查: where the patrol went and what it found; a case can be raised from it."""
+    user = request.user
+    grids = services.log_grids(user)
+    if not grids:
+        raise PermissionDenied(_("Only a holder of an active grid post records patrols."))
+    by_pk = {grid.pk: grid for grid in grids}
+    if request.method == "POST":
+        form = PatrolForm(request.POST, grids=grids)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                _patrol, created = visits.record_patrol(
+                    by=user,
+                    grid=by_pk[data["grid"].pk],
+                    date=data["date"],
+                    route=data["route"],
+                    minutes=data["minutes"],
+                    findings=data["findings"],
+                    case=form.case_draft(),
+                    client_uuid=data["client_uuid"],
+                )
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                if created:
+                    messages.success(request, _("The patrol is recorded."))
+                return redirect("fieldwork:visits")
+    else:
+        form = PatrolForm(
+            grids=grids, initial={"client_uuid": uuid.uuid4(), "date": timezone.localdate(), "grid": grids[0]}
+        )
+    return render(request, "fieldwork/patrol_form.html", {"form": form})
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def publicity(request):
+    """政策宣传 (WORK-6): the records of the user's area and a form for a new one."""
+    user = request.user
+    scope = _territorial(request)
+    units = [post.unit for post in user.active_posts() if post.role != "department_user"]
+    form = None
+    if user.has_capability(Capability.REPORT_CASES) and units:
+        if request.method == "POST":
+            form = PublicityForm(request.POST, units=units)
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    _record, created = visits.record_publicity(
+                        by=user,
+                        unit=data["unit"],
+                        date=data["date"],
+                        topic=data["topic"],
+                        method=data["method"],
+                        audience=data["audience"],
+                        reached=data["reached"],
+                        notes=data["notes"],
+                        client_uuid=data["client_uuid"],
+                    )
+                except ValidationError as error:
+                    apply_service_errors(form, error)
+                else:
+                    if created:
+                        messages.success(request, _("The publicity record is saved."))
+                    return redirect("fieldwork:publicity")
+        else:
+            form = PublicityForm(
+                units=units,
+                initial={"client_uuid": uuid.uuid4(), "date": timezone.localdate(), "unit": units[0]},
+            )
+    elif request.method == "POST":
+        raise PermissionDenied(_("Your posts do not allow recording field work."))
+    records = _in_territory(PublicityRecord.objects.visible_to(user), scope, "unit__path")
+    page = Paginator(records.select_related("unit", "author"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "fieldwork/publicity.html", {"form": form, "page": page})
+
+
+# --- desk pages -----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def visit_list(request):
+    """The visits recorded in the user's area over a period, by unit."""
+    user = request.user
+    rows = _visits_in_scope(request)
+    scope = user.scope
+    form = LogFilterForm(request.GET or None)
+    today = timezone.localdate()
+    start, end = today.replace(day=1), today
+    unit = None
+    if form.is_bound and form.is_valid():
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        unit = _chosen_unit(scope, form.cleaned_data["unit"])
+        if form.cleaned_data["unit"].strip() and unit is None:
+            form.add_error("unit", _("No unit with this code in your area."))
+    if form.is_bound and form.errors:
+        rows = rows.none()
+    else:
+        rows = rows.filter(date__gte=start, date__lte=end)
+        if unit is not None:
+            rows = rows.filter(grid__path__startswith=unit.path)
+    rows = rows.select_related("household", "grid", "visitor", "case").order_by("-date", "-id")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "fieldwork/visit_list.html",
+        {"form": form, "page": page, "page_query": params.urlencode(), "start": start, "end": end},
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def coverage(request):
+    """走访覆盖率: per rule, this period's share of households visited (posts patrolled) in a unit and
+    each of its child units, and the trend over the last periods."""
+    scope = _territorial(request)
+    form = CoverageForm(request.GET or None)
+    today = timezone.localdate()
+    on, unit = today, None
+    if form.is_bound and form.is_valid():
+        on = form.cleaned_data["on"] or today
+        if on > today:
+            form.add_error("on", _("Coverage is measured up to today."))
+            on = today
+        unit = _chosen_unit(scope, form.cleaned_data["unit"])
+        if form.cleaned_data["unit"].strip() and unit is None:
+            form.add_error("unit", _("No unit with this code in your area."))
+    roots = _roots(scope)
+    if unit is None:
+        unit = roots[0] if len(roots) == 1 else None
+    report = visits.coverage_report(unit, on) if unit is not None else []
+    return render(
+        request,
+        "fieldwork/coverage.html",
+        {"form": form, "unit": unit, "roots": roots, "report": report, "on": on},
+    )
+
+
+def household_visits(household, limit: int = 5):
+    """The last visits of a household, for its ledger page."""
+    return list(
+        Visit.objects.filter(household=household)
+        .select_related("visitor", "case")
+        .order_by("-date", "-id")[:limit]
+    )
