@@ -702,11 +702,14 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         from .cases import build_case_history  # a year of cases in the county just loaded
 
         history = build_case_history(scale, seed)
+        from .fieldwork import build_field_work  # a year of logs, visits, patrols and publicity
+
+        field_work = build_field_work(seed)
     by_level = dict.fromkeys(LEVEL_KEYS, 0)
     for unit in plan.units():
         by_level[unit.level] += 1
     summary = DemoSummary(plan.county, counts, by_level, generated - started, loaded - generated)
     if stdout is not None:
-        for line in summary.lines() + ledger.lines() + history.lines():
+        for line in summary.lines() + ledger.lines() + history.lines() + field_work.lines():
             stdout.write(line)
     return summary

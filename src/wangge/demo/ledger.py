@@ -1308,8 +1308,8 @@ def insert(model, columns: Sequence[str], rows: Iterable[Sequence], ready: Seque
     """INSERT rows given as tuples in the order of `columns` (attnames) with `executemany`.
 
     Values a field stores differently from their Python form go through that field's own preparation:
-    encrypted text is encrypted by `EncryptedTextField.get_prep_value`, dates and datetimes are adapted
-    for the backend. Everything else (text, numbers, booleans, ids) is passed as it is, and so are the
+    encrypted text is encrypted by `EncryptedTextField.get_prep_value`, dates, datetimes and JSON are
+    adapted for the backend. Everything else (text, numbers, booleans, ids) is passed as it is, and so are the
     columns in `ready`, which the caller prepared once (the timestamps every row shares: `stamp(now)`).
     """
     meta = model._meta
@@ -1320,7 +1320,7 @@ def insert(model, columns: Sequence[str], rows: Iterable[Sequence], ready: Seque
             prepare.append(None)
         elif f.get_internal_type() == "DateField":
             prepare.append(connection.ops.adapt_datefield_value)
-        elif isinstance(f, EncryptedTextField) or f.get_internal_type() == "DateTimeField":
+        elif isinstance(f, EncryptedTextField) or f.get_internal_type() in ("DateTimeField", "JSONField"):
             prepare.append(lambda value, f=f: f.get_db_prep_save(value, connection))
         else:
             prepare.append(None)

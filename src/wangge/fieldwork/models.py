@@ -60,7 +60,7 @@ class VisitRule(models.Model):
     post — every household, or, when `tags` or `include_rental` are set, only the households with a member
     on the register carrying one of the tags or that are rentals (出租屋). A household is covered for the
     period by a visit from a holder of a post at the rule's level (by anyone's visit when the rule has no
-    level). The defaults come from seed 002 and are loaded from `fieldwork/data/visit_rules.json`.
+    level), with the rule's purpose when it names one. The defaults come from seed 002 and are loaded from `fieldwork/data/visit_rules.json`.
     """
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -83,6 +83,15 @@ class VisitRule(models.Model):
         related_name="+",
     )
     include_rental = models.BooleanField(_("rental households"), default=False)
+    purpose = models.CharField(
+        _("counts visits for"),
+        max_length=16,
+        choices=VisitPurpose.choices,
+        blank=True,
+        help_text=_(
+            "Only visits with this purpose count (慰问 for the yearly care visits); empty: any visit."
+        ),
+    )
     is_active = models.BooleanField(_("in force"), default=True)
     source = models.CharField(_("source"), max_length=200, blank=True)
 

@@ -123,6 +123,9 @@ def counting_visits(rule: VisitRule, start: datetime.date, end: datetime.date):
     visits = Visit.objects.filter(date__gte=start, date__lte=end)
     if rule.level_id is not None:
         visits = visits.filter(post_level_id=rule.level_id)
+    if rule.purpose:
+        # JSON containment is not portable to SQLite; the purposes list is stored compact, in order.
+        visits = visits.filter(purposes__icontains=f'"{rule.purpose}"')
     return visits
 
 
@@ -253,6 +256,21 @@ def household_coverage(
     return total, children
 
 
+def household_coverage_history(
+    rule: VisitRule, unit: Unit, bounds: Sequence[tuple[datetime.date, datetime.date]]
+) -> list[CoverageRow]:
+    """The same as `household_coverage` for several periods, in one query: one scan of the households with
+    one EXISTS per period."""
+    households = target_households(rule, unit).annotate(
+        **{f"_p{i}": _covered(rule, start, end) for i, (start, end) in enumerate(bounds)}
+    )
+    counts = households.aggregate(
+        total=Count("pk"),
+        **{f"p{i}": Count("pk", filter=Q(**{f"_p{i}": True})) for i in range(len(bounds))},
+    )
+    return [CoverageRow(unit, counts["total"], counts[f"p{i}"]) for i in range(len(bounds))]
+
+
 def patrol_coverage(rule: VisitRule, unit: Unit, start: datetime.date, end: datetime.date) -> CoverageRow:
     """Grid posts below `unit` bound by the rule and active during the period, and how many of their
     holders recorded a patrol of the post's area in it."""
@@ -286,25 +304,28 @@ def grid_posts_under(unit: Unit, start: datetime.date, end: datetime.date):
     )
 
 
-def coverage_report(unit: Unit, on: datetime.date | None = None, history: int = 4) -> list[RuleCoverage]:
-    """Every rule in force for `unit`: this period's coverage in total and per child unit, and the
-    `history` periods up to this one (households for visit rules, posts for patrol rules)."""
+# How many periods the trend shows, the current one included.
+HISTORY = {Period.MONTH: 6, Period.QUARTER: 4, Period.YEAR: 2}
+
+
+def coverage_report(
+    unit: Unit, on: datetime.date | None = None, history: int | None = None
+) -> list[RuleCoverage]:
+    """Every rule in force for `unit`: this period's coverage in total and per child unit, and the trend
+    over the last periods up to this one (households for visit rules, posts for patrol rules). Two
+    queries per visit rule whatever the number of periods."""
     on = on or timezone.localdate()
     report = []
     for rule in active_rules():
         start, end = period_bounds(rule.period, on)
+        bounds = previous_periods(rule.period, on, history or HISTORY[rule.period])
         if rule.kind == DutyKind.PATROL:
             total, children = patrol_coverage(rule, unit, start, end), []
-            trend = [
-                (period_label(rule.period, s), patrol_coverage(rule, unit, s, e))
-                for s, e in previous_periods(rule.period, on, history)
-            ]
+            rows = [patrol_coverage(rule, unit, s, e) for s, e in bounds]
         else:
             total, children = household_coverage(rule, unit, start, end, by_child=True)
-            trend = [
-                (period_label(rule.period, s), household_coverage(rule, unit, s, e)[0])
-                for s, e in previous_periods(rule.period, on, history)
-            ]
+            rows = household_coverage_history(rule, unit, bounds)
+        trend = [(period_label(rule.period, s), row) for (s, _e), row in zip(bounds, rows, strict=True)]
         report.append(RuleCoverage(rule, start, end, total, children, trend))
     return report
 

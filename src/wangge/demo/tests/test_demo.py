@@ -291,3 +291,29 @@ def test_the_county_sits_in_plausible_coordinates_and_size(tree):
 def test_the_grid_checker_finds_nothing_wrong(demo, db):
     checks = pytest.importorskip("wangge.units.checks")
     assert checks.check_subtree(demo.county) == []
+
+
+def test_a_year_of_field_work_makes_real_due_lists_and_coverage(demo, db):
+    from django.utils import timezone
+
+    from wangge.fieldwork import visits
+    from wangge.fieldwork.models import PatrolRecord, PublicityRecord, Visit, WorkLog
+
+    today = timezone.localdate()
+    assert "Field work:" in demo.output
+    first = today - timezone.timedelta(days=365)
+    assert not WorkLog.objects.filter(date__lt=first).exists()
+    latest = WorkLog.objects.order_by("-date").values_list("date", flat=True).first()
+    assert (today - latest).days <= 4  # up to the last working day
+    assert Visit.objects.count() > Household.objects.count() and PatrolRecord.objects.exists()
+    assert PublicityRecord.objects.exists()
+
+    worker = User.objects.get(username="demo-gridworker")
+    quarterly = next(d for d in visits.due_list(worker) if d.rule.code == "quarterly_visit")
+    assert quarterly.total > 0 and 0 < quarterly.done <= quarterly.total
+    # Last quarter is over: most households were visited, not all (diligence 70–98%).
+    report = {r.rule.code: r for r in visits.coverage_report(demo.county)}
+    last_quarter = report["quarterly_visit"].history[-2][1]
+    assert 70 <= last_quarter.percent < 100
+    care = report["yearly_care"].total
+    assert care.total > 0 and 0 < care.covered < care.total

@@ -23,6 +23,7 @@ def load(apps, schema_editor):
                 "level_id": levels.get(row["level"]),
                 "period": row["period"],
                 "include_rental": row.get("include_rental", False),
+                "purpose": row.get("purpose", ""),
                 "source": row["source"],
             },
         )

@@ -155,7 +155,9 @@ def test_care_visits_ask_for_rentals_and_tagged_households_only(world):
 
     care = duty(worker, "yearly_care")
     assert sorted(d.household.number for d in care.pending) == sorted([first.number, second.number])
-    visit(world.users.village_a, first, purposes=[VisitPurpose.CARE])  # anyone's visit counts: no level
+    visit(worker, second, purposes=[VisitPurpose.OPINIONS])  # a 季遍访 visit is not the 慰问
+    assert duty(worker, "yearly_care").done == 0
+    visit(world.users.village_a, first, purposes=[VisitPurpose.SERVICE, VisitPurpose.CARE])  # anyone's
     care = duty(worker, "yearly_care")
     assert (care.total, care.done) == (2, 1)
 
