@@ -1,10 +1,11 @@
 """`make bench` (= `python -m bench`): load the demo county and time subtree counts; then, over the
 county demo topped up to a million cases, time case intake, point-to-grid lookup and the overdue
 sweep; then import 100,000 households with 300,000 residents into the county's ledgers and time the
-dossier of a village and a township. Each figure beside a baseline measured in the same run. Prints
-figures; never fails on a slow one.
+dossier of a village and a township; then the visit regime's due lists and coverage of a township and
+the county. Each figure beside a baseline measured in the same run. Prints figures; never fails on a
+slow one.
 
-    python -m bench [demo] [cases] [ledger] [--seed N] [--repeat N] [--database-url URL] [--keep]
+    python -m bench [demo] [cases] [ledger] [fieldwork] [--seed N] [--repeat N] [--database-url URL] [--keep]
                     [--plans] [--cases-total N] [--ledger-scale county|small]
 """
 
@@ -19,7 +20,7 @@ from .measure import Run, run_measured
 from .targets import PostgresTarget, SqliteTarget
 
 WANGGE = [sys.executable, "-m", "wangge"]
-SECTIONS = ("demo", "cases", "ledger")
+SECTIONS = ("demo", "cases", "ledger", "fieldwork")
 
 
 def parse_args(argv):
@@ -80,15 +81,18 @@ def load_demo(target, scale: str, seed: int) -> tuple[Run, dict[str, str]]:
 def rows_written(env: dict[str, str]) -> int:
     """Rows the demo wrote (units, departments, users, posts, households, the ledgers' residents, tag
     links, places, organisations, special-population records and key-person listings, and its year of
-    cases with their actions, assignments and notifications), counted in a child process."""
+    cases with their actions, assignments and notifications, and its year of field work), counted in a
+    child process."""
     code = (
         "import django; django.setup();"
         "from wangge.units.models import Unit; from wangge.people.models import User, Post, Department;"
         "from wangge.demo.ledger import LEDGER_MODELS;"
         "from wangge.cases.models import Case, CaseAction, Assignment;"
         "from wangge.notices.models import Notification;"
+        "from wangge.fieldwork.models import WorkLog, Visit, PatrolRecord, PublicityRecord;"
         "print(sum(m.objects.count() for m in"
-        " (Unit, Department, User, Post, *LEDGER_MODELS, Case, CaseAction, Assignment, Notification)))"
+        " (Unit, Department, User, Post, *LEDGER_MODELS, Case, CaseAction, Assignment, Notification,"
+        " WorkLog, Visit, PatrolRecord, PublicityRecord)))"
     )
     return int(run_measured([sys.executable, "-c", code], env).output.split()[-1])
 
@@ -126,8 +130,9 @@ def report(target, args) -> None:
         f"demo seed {args.seed}\n",
         flush=True,
     )
+    county_env = None
     if "demo" in args.sections:
-        report_demo(target, args)
+        county_env = report_demo(target, args)
     if "cases" in args.sections:
         from . import cases
 
@@ -136,9 +141,14 @@ def report(target, args) -> None:
         from . import ledger
 
         ledger.report(target, args, table=table, child_env=child_env)
+    if "fieldwork" in args.sections:
+        from . import fieldwork
+
+        fieldwork.report(target, args, table=table, child_env=child_env, county_env=county_env)
 
 
-def report_demo(target, args) -> None:
+def report_demo(target, args) -> dict[str, str]:
+    """Section 1 and 2; returns the county database's environment for the sections that only read it."""
     county, county_env = load_demo(target, "county", args.seed)
     county_rows = rows_written(county_env)
     small, small_env = load_demo(target, "small", args.seed)
@@ -178,7 +188,7 @@ def report_demo(target, args) -> None:
         f"{county.peak_rss_mb / raw.peak_rss_mb:.1f}× the memory"
     )
     for line in county.output.splitlines():
-        if line.startswith(("Built", "Generated", "Ledgers", "Case history", "Planned")):
+        if line.startswith(("Built", "Generated", "Ledgers", "Case history", "Planned", "Field work")):
             print(f"  demo says: {line}")
 
     # The queries run here, in this process, against the county database.
@@ -220,6 +230,7 @@ def report_demo(target, args) -> None:
         print("\nQuery plans (one township):")
         for plan in plans():
             print(plan, "\n")
+    return county_env
 
 
 if __name__ == "__main__":

@@ -41,8 +41,12 @@ class WorkLogForm(forms.Form):
 
 class LogFilterForm(forms.Form):
     unit = forms.CharField(label=_("Unit code"), required=False, max_length=32)
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean(self):
         data = super().clean()
@@ -98,7 +102,7 @@ class CaseFieldsMixin(forms.Form):
 
 class VisitForm(CaseFieldsMixin):
     client_uuid = forms.UUIDField(widget=forms.HiddenInput)
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     purposes = forms.MultipleChoiceField(
         label=_("Purpose"), choices=VisitPurpose.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -122,12 +126,14 @@ class VisitForm(CaseFieldsMixin):
             "relation", "id"
         )
         self.fields["people_met"].label_from_instance = lambda resident: resident.name
+        if not self.fields["people_met"].queryset.exists():  # nobody on the register yet: nothing to tick
+            del self.fields["people_met"]
 
 
 class PatrolForm(CaseFieldsMixin):
     client_uuid = forms.UUIDField(widget=forms.HiddenInput)
     grid = forms.ModelChoiceField(label=_("Grid"), queryset=Unit.objects.none(), empty_label=None)
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     route = forms.CharField(label=_("Route or area"), max_length=200)
     minutes = forms.IntegerField(label=_("Minutes"), required=False, min_value=1, max_value=24 * 60)
     findings = forms.CharField(label=_("Findings"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
@@ -144,7 +150,7 @@ class PatrolForm(CaseFieldsMixin):
 class PublicityForm(forms.Form):
     client_uuid = forms.UUIDField(widget=forms.HiddenInput)
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none(), empty_label=None)
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     topic = forms.CharField(label=_("Policy or topic"), max_length=200)
     method = forms.ChoiceField(label=_("Method"), choices=PublicityMethod.choices)
     audience = forms.CharField(label=_("To whom"), max_length=200)
@@ -159,5 +165,7 @@ class PublicityForm(forms.Form):
 class CoverageForm(forms.Form):
     unit = forms.CharField(label=_("Unit code"), required=False, max_length=32)
     on = forms.DateField(
-        label=_("Period holding"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Period holding"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )

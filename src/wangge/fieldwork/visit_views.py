@@ -115,7 +115,7 @@ def new_visit(request, number):
                     date=data["date"],
                     purposes=data["purposes"],
                     findings=data["findings"],
-                    people_met=data["people_met"],
+                    people_met=data.get("people_met") or (),
                     others_met=data["others_met"],
                     case=form.case_draft(),
                     client_uuid=data["client_uuid"],
@@ -300,13 +300,4 @@ def coverage(request):
         request,
         "fieldwork/coverage.html",
         {"form": form, "unit": unit, "roots": roots, "report": report, "on": on},
-    )
-
-
-def household_visits(household, limit: int = 5):
-    """The last visits of a household, for its ledger page."""
-    return list(
-        Visit.objects.filter(household=household)
-        .select_related("visitor", "case")
-        .order_by("-date", "-id")[:limit]
     )

@@ -330,6 +330,15 @@ def coverage_report(
     return report
 
 
+def household_visits(household: Household, limit: int = 5) -> list[Visit]:
+    """The last visits of a household, newest first, for its ledger page."""
+    return list(
+        Visit.objects.filter(household=household)
+        .select_related("visitor", "case")
+        .order_by("-date", "-id")[:limit]
+    )
+
+
 # --- writing --------------------------------------------------------------------------------------------
 
 

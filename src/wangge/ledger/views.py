@@ -43,6 +43,7 @@ from wangge.core.forms import apply_service_errors
 from wangge.core.models import ChangeLog
 from wangge.core.pii import EncryptedTextField
 from wangge.core.scope import get_visible_or_404
+from wangge.fieldwork.visits import household_visits
 from wangge.people.models import Post
 from wangge.people.roles import GLOBAL_ROLES, ROLE_CAPABILITIES, Capability, Role
 from wangge.units.models import Unit
@@ -445,6 +446,7 @@ def household_detail(request, number):
         "cases": Case.objects.visible_to(user)
         .filter(households=household)
         .order_by("-created_at", "-id")[:CASE_LIMIT],
+        "visits": household_visits(household),
         # Members are shown masked here: their dates of birth only in full for those without an ID number.
         "history": described,
         "can_manage": services.keeps(user, household),

@@ -169,3 +169,13 @@ def test_patrol_and_publicity_forms(world, client, login):
     assert f'data-publicity="{record.pk}"' not in client.get(reverse("fieldwork:publicity")).content.decode()
     login(world.users.township_a)
     assert f'data-publicity="{record.pk}"' in client.get(reverse("fieldwork:publicity")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_household_page_lists_its_visits(world, client, login):
+    visit, _ = visits.record_visit(
+        by=world.users.grid_worker, household=world.home, date=TODAY, purposes=[VisitPurpose.CARE]
+    )
+    login(world.users.village_a)
+    page = client.get(reverse("ledger:household", args=[world.home.number])).content.decode()
+    assert f'data-visit="{visit.pk}"' in page and 'id="record-visit"' in page
