@@ -160,9 +160,12 @@ class Visit(TimeStampedModel):
         verbose_name = _("household visit")
         verbose_name_plural = _("household visits")
         ordering = ["-date", "-id"]
+        # Coverage reads the visits of a period by level (covering: no table lookups) or, below the
+        # county, by grid; due lists and household pages by household.
         indexes = [
             models.Index(fields=["household", "date"]),
-            models.Index(fields=["date", "post_level"]),
+            models.Index(fields=["post_level", "date", "household"]),
+            models.Index(fields=["grid", "date"]),
             models.Index(fields=["visitor", "date"]),
         ]
 

@@ -11,13 +11,14 @@ the rule's level (from anyone when the rule names no level).
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Max, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -109,11 +110,9 @@ def target_households(rule: VisitRule, unit: Unit):
             selected |= Q(is_rental=True)
         if rule.selected_tag_ids:
             tagged = Resident.tags.through.objects.filter(
-                resident__household=OuterRef("pk"),
-                resident__status=ResidentStatus.PRESENT,
-                attentiontag_id__in=rule.selected_tag_ids,
+                resident__status=ResidentStatus.PRESENT, attentiontag_id__in=rule.selected_tag_ids
             )
-            selected |= Q(Exists(tagged))
+            selected |= Q(pk__in=tagged.values("resident__household_id"))
         households = households.filter(selected)
     return households
 
@@ -129,8 +128,15 @@ def counting_visits(rule: VisitRule, start: datetime.date, end: datetime.date):
     return visits
 
 
-def _covered(rule, start, end) -> Exists:
-    return Exists(counting_visits(rule, start, end).filter(household=OuterRef("pk")))
+def _covered(rule, start, end, unit: Unit | None = None) -> Q:
+    """Households with a counting visit in the period, as `pk IN (visits…)`: the database reads the
+    period's visits once (a hashed subplan on PostgreSQL, an ephemeral index on SQLite) instead of
+    probing the visits once per household. Below the top of the tree the visits are read by the grids
+    of `unit`, not across the county."""
+    visits = counting_visits(rule, start, end)
+    if unit is not None and unit.depth > 1:
+        visits = visits.filter(grid__in=Unit.objects.filter(path__startswith=unit.path).values("pk"))
+    return Q(pk__in=visits.values("household_id"))
 
 
 # --- due lists ------------------------------------------------------------------------------------------
@@ -189,19 +195,41 @@ def due_list(user, on: datetime.date | None = None) -> list[Duty]:
                 )
                 duty.done = int(duty.last_patrol is not None and duty.last_patrol >= start)
             else:
-                households = target_households(rule, post.unit).annotate(_done=_covered(rule, start, end))
-                counts = households.aggregate(total=Count("pk"), done=Count("pk", filter=Q(_done=True)))
-                duty.total, duty.done = counts["total"], counts["done"]
-                last = Visit.objects.filter(household=OuterRef("pk")).order_by("-date").values("date")[:1]
-                pending = (
-                    households.filter(_done=False)
-                    .annotate(_last=Subquery(last))
-                    .select_related("grid")
-                    .order_by("_last", "number")
-                )
-                duty.pending = [DueHousehold(h, h._last) for h in pending]
+                _fill_households(duty, rule, post.unit)
             duties.append(duty)
     return duties
+
+
+def _fill_households(duty: Duty, rule: VisitRule, unit: Unit) -> None:
+    """A post's households and their visits this period by id: a worker's few hundred households are
+    looked up through the visits' household index, never by scanning the period's visits."""
+    households = {h.pk: h for h in target_households(rule, unit).select_related("grid")}
+    ids = list(households)
+    done: set[int] = set()
+    last: dict[int, datetime.date] = {}
+    for chunk in _chunks(ids):
+        done.update(
+            counting_visits(rule, duty.start, duty.end)
+            .filter(household_id__in=chunk)
+            .values_list("household_id", flat=True)
+        )
+        last.update(
+            Visit.objects.filter(household_id__in=chunk)
+            .values("household_id")
+            .annotate(last=Max("date"))
+            .values_list("household_id", "last")
+        )
+    duty.total, duty.done = len(ids), len(done)
+    pending = [DueHousehold(h, last.get(pk)) for pk, h in households.items() if pk not in done]
+    # Never visited first, then the longest ago; by number within.
+    pending.sort(key=lambda d: (d.last_visit or datetime.date.min, d.household.number))
+    duty.pending = pending
+
+
+def _chunks(ids: list[int], size: int = 900):
+    """Id lists small enough for one IN (SQLite's bound-parameter limit)."""
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
 
 
 # --- coverage -------------------------------------------------------------------------------------------
@@ -236,39 +264,40 @@ def household_coverage(
     rule: VisitRule, unit: Unit, start: datetime.date, end: datetime.date, by_child: bool = False
 ) -> tuple[CoverageRow, list[CoverageRow]]:
     """Households the rule asks about below `unit`, and how many had a counting visit in [start, end];
-    with `by_child`, the same per child unit (one grouped query)."""
-    households = target_households(rule, unit).annotate(_done=_covered(rule, start, end))
-    counts = households.aggregate(total=Count("pk"), covered=Count("pk", filter=Q(_done=True)))
-    total = CoverageRow(unit, counts["total"], counts["covered"])
-    if not by_child:
-        return total, []
-    width = (unit.depth + 1) * Unit.steplen
-    grouped = (
-        households.annotate(_child=Substr("grid__path", 1, width))
-        .values("_child")
-        .annotate(total=Count("pk"), covered=Count("pk", filter=Q(_done=True)))
-    )
-    figures = {row["_child"]: row for row in grouped}
-    children = []
-    for child in unit.children().current().select_related("level").order_by("path"):
-        row = figures.get(child.path, {"total": 0, "covered": 0})
-        children.append(CoverageRow(child, row["total"], row["covered"]))
-    return total, children
+    with `by_child`, the same per child unit."""
+    totals, children = household_coverage_history(rule, unit, [(start, end)], by_child=by_child)
+    return totals[0], children
 
 
 def household_coverage_history(
-    rule: VisitRule, unit: Unit, bounds: Sequence[tuple[datetime.date, datetime.date]]
-) -> list[CoverageRow]:
-    """The same as `household_coverage` for several periods, in one query: one scan of the households with
-    one EXISTS per period."""
-    households = target_households(rule, unit).annotate(
-        **{f"_p{i}": _covered(rule, start, end) for i, (start, end) in enumerate(bounds)}
+    rule: VisitRule,
+    unit: Unit,
+    bounds: Sequence[tuple[datetime.date, datetime.date]],
+    by_child: bool = False,
+) -> tuple[list[CoverageRow], list[CoverageRow]]:
+    """Coverage of `unit` in each period of `bounds`, and, with `by_child`, of each child unit in the
+    last one. One query: the households grouped by child unit, with one count per period of those
+    `IN (the period's counting visits)`; the unit's figures are the sums of the groups."""
+    width = (unit.depth + 1) * Unit.steplen
+    periods = {f"p{i}": Count("pk", filter=_covered(rule, s, e, unit)) for i, (s, e) in enumerate(bounds)}
+    grouped = (
+        target_households(rule, unit)
+        .annotate(_child=Substr("grid__path", 1, width))
+        .values("_child")
+        .annotate(total=Count("pk"), **periods)
+        .order_by()
     )
-    counts = households.aggregate(
-        total=Count("pk"),
-        **{f"p{i}": Count("pk", filter=Q(**{f"_p{i}": True})) for i in range(len(bounds))},
-    )
-    return [CoverageRow(unit, counts["total"], counts[f"p{i}"]) for i in range(len(bounds))]
+    figures = {row["_child"]: row for row in grouped}
+    total = sum(row["total"] for row in figures.values())
+    totals = [CoverageRow(unit, total, sum(row[key] for row in figures.values())) for key in periods]
+    if not by_child:
+        return totals, []
+    last = f"p{len(bounds) - 1}"
+    children = []
+    for child in unit.children().current().select_related("level").order_by("path"):
+        row = figures.get(child.path, {"total": 0, last: 0})
+        children.append(CoverageRow(child, row["total"], row[last]))
+    return totals, children
 
 
 def patrol_coverage(rule: VisitRule, unit: Unit, start: datetime.date, end: datetime.date) -> CoverageRow:
@@ -277,18 +306,16 @@ def patrol_coverage(rule: VisitRule, unit: Unit, start: datetime.date, end: date
     posts = [post for post in grid_posts_under(unit, start, end) if rule_binds(rule, post.unit)]
     if not posts:
         return CoverageRow(unit, 0, 0)
-    patrols = set(
-        PatrolRecord.objects.filter(
-            date__gte=start,
-            date__lte=end,
-            grid__path__startswith=unit.path,
-            patroller_id__in={post.user_id for post in posts},
-        ).values_list("patroller_id", "grid__path")
-    )
+    patrolled: dict[int, set[str]] = defaultdict(set)
+    rows = PatrolRecord.objects.filter(
+        date__gte=start, date__lte=end, grid__path__startswith=unit.path
+    ).values_list("patroller_id", "grid__path")
+    for user_id, path in rows:
+        patrolled[user_id].add(path)
     covered = sum(
         1
         for post in posts
-        if any(user_id == post.user_id and path.startswith(post.unit.path) for user_id, path in patrols)
+        if any(path.startswith(post.unit.path) for path in patrolled.get(post.user_id, ()))
     )
     return CoverageRow(unit, len(posts), covered)
 
@@ -312,19 +339,19 @@ def coverage_report(
     unit: Unit, on: datetime.date | None = None, history: int | None = None
 ) -> list[RuleCoverage]:
     """Every rule in force for `unit`: this period's coverage in total and per child unit, and the trend
-    over the last periods up to this one (households for visit rules, posts for patrol rules). Two
-    queries per visit rule whatever the number of periods."""
+    over the last periods up to this one (households for visit rules, posts for patrol rules). One
+    query per visit rule whatever the number of periods."""
     on = on or timezone.localdate()
     report = []
     for rule in active_rules():
         start, end = period_bounds(rule.period, on)
         bounds = previous_periods(rule.period, on, history or HISTORY[rule.period])
         if rule.kind == DutyKind.PATROL:
-            total, children = patrol_coverage(rule, unit, start, end), []
             rows = [patrol_coverage(rule, unit, s, e) for s, e in bounds]
+            children = []
         else:
-            total, children = household_coverage(rule, unit, start, end, by_child=True)
-            rows = household_coverage_history(rule, unit, bounds)
+            rows, children = household_coverage_history(rule, unit, bounds, by_child=True)
+        total = rows[-1]  # the last period of the trend is this one
         trend = [(period_label(rule.period, s), row) for (s, _e), row in zip(bounds, rows, strict=True)]
         report.append(RuleCoverage(rule, start, end, total, children, trend))
     return report
