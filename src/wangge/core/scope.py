@@ -7,13 +7,26 @@ answered with 404, the same as a missing one (see `get_visible_or_404`).
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
+from typing import NamedTuple
 
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
+
+
+class Covering(NamedTuple):
+    """One A post a user covers today (AB岗, TEAM-3): its holder is away and this user is the B."""
+
+    post_id: int
+    role: str
+    path: str
+    unit_name: str
+    absent_name: str
+    until: datetime.date
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,9 @@ class Scope:
     # (role, unit path) of every active post: a right reaches only the subtrees of the posts whose role
     # grants it, not every subtree the user sees through some other post.
     posts: tuple[tuple[str, str], ...] = ()
+    # The A posts the user covers today as their B (AB岗): their (role, path) are in `posts` and their
+    # paths in `paths` and `territorial_paths`, for the days of the absence only.
+    covering: tuple[Covering, ...] = ()
 
     def paths_for(self, capability: str) -> tuple[str, ...]:
         """The subtrees where `capability` holds: those of the posts whose role grants it."""
@@ -78,11 +94,15 @@ def scope_for(user) -> Scope:
     cached = getattr(user, "_wangge_scope", None)
     if cached is not None:
         return cached
-    from wangge.people.models import Post  # the people app depends on core, not the other way round
     from wangge.people.roles import GLOBAL_ROLES, Role
 
-    posts = list(Post.objects.active().filter(user=user).values_list("role", "unit__path", "department_id"))
+    posts, covering = _posts_and_covering(user)
     roles = frozenset(role for role, _, _ in posts)
+    # Only a holder of a territorial post covers (the AB pair's rule). A covered post opens its subtree
+    # and lends its role there only: `roles` (what the user may do anywhere) stays that of their own posts.
+    if not any(role != Role.DEPARTMENT_USER for role in roles):
+        covering = ()
+    posts += [(c.role, c.path, None) for c in covering]
     scope = Scope(
         paths=minimal_prefixes(path for _, path, _ in posts),
         is_global=user.is_superuser or bool(roles & GLOBAL_ROLES),
@@ -90,9 +110,78 @@ def scope_for(user) -> Scope:
         department_ids=frozenset(dept for _, _, dept in posts if dept),
         territorial_paths=minimal_prefixes(path for role, path, _ in posts if role != Role.DEPARTMENT_USER),
         posts=tuple((role, path) for role, path, _ in posts),
+        covering=covering,
     )
     user._wangge_scope = scope
     return scope
+
+
+def _posts_and_covering(user) -> tuple[list[tuple[str, str, int | None]], tuple[Covering, ...]]:
+    """The user's active posts as (role, unit path, department id), and the A posts they cover today as
+    the B of an absent colleague (AB岗) — both in one query (a UNION), so covering costs no extra query."""
+    from django.utils import timezone
+
+    from wangge.people.models import Absence, Post  # the people app depends on core, not the reverse
+
+    today = timezone.localdate()
+    no_date = models.Value(None, output_field=models.DateField())
+    own = (
+        Post.objects.active(today)
+        .filter(user=user)
+        .order_by()
+        .annotate(
+            s_kind=models.Value(0, output_field=models.IntegerField()),
+            s_role=models.F("role"),
+            s_path=models.F("unit__path"),
+            s_department=models.F("department_id"),
+            s_post=models.F("pk"),
+            s_unit=models.Value("", output_field=models.CharField()),
+            s_name=models.Value("", output_field=models.CharField()),
+            s_username=models.Value("", output_field=models.CharField()),
+            s_until=no_date,
+        )
+    )
+    covered = (
+        Absence.objects.on(today)
+        .filter(cover=user, post__start_date__lte=today)
+        .filter(Q(post__end_date__isnull=True) | Q(post__end_date__gte=today))
+        .order_by()
+        .annotate(
+            s_kind=models.Value(1, output_field=models.IntegerField()),
+            s_role=models.F("post__role"),
+            s_path=models.F("post__unit__path"),
+            s_department=models.Value(None, output_field=models.IntegerField()),
+            s_post=models.F("post_id"),
+            s_unit=models.F("post__unit__name"),
+            s_name=models.F("post__user__full_name"),
+            s_username=models.F("post__user__username"),
+            s_until=models.F("end"),
+        )
+    )
+    columns = (
+        "s_kind",
+        "s_role",
+        "s_path",
+        "s_department",
+        "s_post",
+        "s_unit",
+        "s_name",
+        "s_username",
+        "s_until",
+    )
+    rows = list(own.values_list(*columns).union(covered.values_list(*columns), all=True))
+    # In the order of Post's own (unit path, role, id), which callers of `Scope.posts` may rely on.
+    own_rows = sorted((row for row in rows if row[0] == 0), key=lambda row: (row[2], row[1], row[4]))
+    posts = [(role, path, dept) for _kind, role, path, dept, *_rest in own_rows]
+    covering = sorted(
+        (
+            Covering(post_id, role, path, unit, name or username, until)
+            for kind, role, path, _dept, post_id, unit, name, username, until in rows
+            if kind == 1
+        ),
+        key=lambda c: (c.path, c.post_id),
+    )
+    return posts, tuple(covering)
 
 
 class ScopedQuerySet(models.QuerySet):

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from wangge.people.models import Post, User
 from wangge.people.roles import ROLE_CAPABILITIES, Role
@@ -56,14 +57,34 @@ def department_staff(department) -> list[User]:
 def notify(
     recipients: Iterable[User], kind: str, title: str, body: str = "", url: str = "", case=None
 ) -> int:
-    """One unread notification per distinct recipient; returns how many were written."""
+    """One unread notification per distinct recipient; returns how many were written.
+
+    AB岗 (TEAM-3): a recipient who is away today keeps the notification, and the colleague covering for
+    them gets it too, marked "covering for …" — new cases and every reminder pass through here.
+    """
+    from wangge.people.services import away_cover  # people.services does not import notices
+
     seen: set[int] = set()
     rows = []
+    direct = []
     for user in recipients:
         if user is None or user.pk in seen:
             continue
         seen.add(user.pk)
+        direct.append(user)
         rows.append(Notification(recipient=user, kind=kind, title=title[:200], body=body, url=url, case=case))
+    covers = away_cover([user.pk for user in direct], timezone.localdate()) if direct else {}
+    for user in direct:
+        cover = covers.get(user.pk)
+        if cover is None or cover.pk in seen or not cover.is_active:
+            continue
+        seen.add(cover.pk)
+        marker = _("[covering for %(name)s]") % {"name": user.get_full_name()}
+        rows.append(
+            Notification(
+                recipient=cover, kind=kind, title=f"{marker} {title}"[:200], body=body, url=url, case=case
+            )
+        )
     Notification.objects.bulk_create(rows)
     return len(rows)
 

@@ -6,4 +6,5 @@ app_name = "people"
 
 urlpatterns = [
     path("", views.profile, name="profile"),
+    path("photo/", views.my_photo, name="photo"),
 ]

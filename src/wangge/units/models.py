@@ -144,6 +144,9 @@ class Unit(MP_Node, TimeStampedModel):
     effective_to = models.DateField(_("effective to"), null=True, blank=True)
     # Data for the organisation chart and plan map of a village's grids (GRID-6).
     description = models.TextField(_("description"), blank=True)
+    # 监督电话 on the grids' public notice boards and contact cards (TEAM-6); a unit without one shows
+    # its nearest ancestor's (people.services.supervision_phone).
+    supervision_phone = models.CharField(_("supervision phone"), max_length=32, blank=True)
 
     scope_path_lookup = "path"
     objects = UnitManager.from_queryset(UnitQuerySet)()

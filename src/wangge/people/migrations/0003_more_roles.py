@@ -4,15 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('people', '0002_user_phone'),
+        ("people", "0002_user_phone"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='post',
-            name='role',
-            field=models.CharField(choices=[('system_admin', 'System administrator'), ('county_command', 'County command centre'), ('township_admin', 'Township administrator (safety office)'), ('village_admin', 'Village/community administrator'), ('grid_leader', 'Grid leader'), ('deputy_grid_leader', 'Deputy grid leader'), ('grid_worker_full_time', 'Full-time grid worker'), ('grid_worker_part_time', 'Part-time grid worker'), ('grid_instructor', 'Grid instructor'), ('liaison_cadre', 'Liaison cadre'), ('law_enforcement', 'Law enforcement officer'), ('compound_head', 'Residential compound head'), ('department_user', 'Department user')], max_length=32, verbose_name='role'),
+            model_name="post",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("system_admin", "System administrator"),
+                    ("county_command", "County command centre"),
+                    ("township_admin", "Township administrator (safety office)"),
+                    ("village_admin", "Village/community administrator"),
+                    ("grid_leader", "Grid leader"),
+                    ("deputy_grid_leader", "Deputy grid leader"),
+                    ("grid_worker_full_time", "Full-time grid worker"),
+                    ("grid_worker_part_time", "Part-time grid worker"),
+                    ("grid_instructor", "Grid instructor"),
+                    ("liaison_cadre", "Liaison cadre"),
+                    ("law_enforcement", "Law enforcement officer"),
+                    ("compound_head", "Residential compound head"),
+                    ("department_user", "Department user"),
+                ],
+                max_length=32,
+                verbose_name="role",
+            ),
         ),
     ]
