@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.core.admin import ConfigurationAdmin, ScopedAdmin
 
-from .models import Case, CaseAction, Category, TimeLimit
+from .models import AdmissionItem, AdmissionRequest, Case, CaseAction, Category, TimeLimit
 
 
 class TimeLimitInline(admin.TabularInline):
@@ -74,6 +74,42 @@ class CaseAdmin(ScopedAdmin):
     @admin.display(description=_("case number"))
     def display_number(self, obj):
         return obj.display_number
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AdmissionItem)
+class AdmissionItemAdmin(ScopedAdmin):
+    """The admission lists are read here; they are kept on the admission list pages, by the services."""
+
+    list_display = ["keeper", "category", "basis", "added_by", "added_at"]
+    list_filter = ["basis"]
+    search_fields = ["category__name", "category__code", "keeper__name"]
+    list_select_related = ["keeper", "category", "added_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AdmissionRequest)
+class AdmissionRequestAdmin(ScopedAdmin):
+    list_display = ["keeper", "category", "requested_by", "requested_at", "status", "decided_by"]
+    list_filter = ["status"]
+    search_fields = ["category__name", "category__code", "keeper__name"]
+    list_select_related = ["keeper", "category", "requested_by", "decided_by"]
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]

@@ -39,6 +39,7 @@ class Source(models.TextChoices):
     DEPARTMENT = "department", _("Department")
     TALK_OFFICE = "talk_office", _("Residents' talk office")
     VISIT = "visit", _("Household visit")
+    MEETING = "meeting", _("Meeting resolution")
 
 
 # Sources whose reports a grid worker verifies on site before registration (核实).
@@ -108,6 +109,20 @@ class ExtensionStatus(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REFUSED = "refused", _("Refused")
     WITHDRAWN = "withdrawn", _("Lapsed")  # the case left the handler's hands before anyone decided
+
+
+class AdmissionBasis(models.TextChoices):
+    """Why a task type is on a grid admission list (准入事项清单, WORK-4; seed 000)."""
+
+    LAW = "law", _("Law or regulation")
+    SUPERIOR = "superior", _("Rule of a superior level")
+    APPROVED = "approved", _("Approved by this level")
+
+
+class AdmissionRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
 
 
 class ActionKind(models.TextChoices):

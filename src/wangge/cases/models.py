@@ -23,6 +23,8 @@ from wangge.workdays.calendar import TimeUnit
 
 from .choices import (
     ActionKind,
+    AdmissionBasis,
+    AdmissionRequestStatus,
     AssignmentStatus,
     AttachmentKind,
     CaseState,
@@ -645,3 +647,165 @@ class CaseSerial(models.Model):
 
     def __str__(self):
         return f"{self.prefix}{self.day:%Y%m%d} → {self.last}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# 准入事项清单 (WORK-4): the task types a county or township lets its grids take on. Written only through
+# wangge.cases.admission; services.dispatch refuses a grid or village a case of a type not on the list.
+
+
+class AdmissionQuerySet(ScopedQuerySet):
+    def visible_to(self, user):
+        """A list concerns everyone it binds and everyone above it: rows kept at one of the user's units,
+        at a unit above one of them, or at a unit below them."""
+        scope = scope_for(user)
+        if scope.is_global:
+            return self
+        if scope.is_empty:
+            return self.none()
+        from wangge.units.models import Unit
+
+        above = sorted({prefix for path in scope.paths for prefix in Unit.path_prefixes(path)})
+        return self.filter(Q(keeper__path__in=above) | scope.path_q("keeper__path"))
+
+
+class AdmissionItem(models.Model):
+    """One task type on the admission list a county or township keeps; a top category admits its
+    subcategories. The list in force for a unit is the one of its nearest ancestor-or-self with items."""
+
+    keeper = models.ForeignKey(
+        "units.Unit",
+        verbose_name=_("kept by"),
+        on_delete=models.PROTECT,
+        related_name="admission_items",
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="admission_items"
+    )
+    basis = models.CharField(_("basis"), max_length=16, choices=AdmissionBasis.choices)
+    note = models.TextField(
+        _("note"), blank=True, help_text=_("The law, document or decision it rests on, and any conditions.")
+    )
+    request = models.ForeignKey(
+        "cases.AdmissionRequest",
+        verbose_name=_("approved request"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    scope_path_lookup = "keeper__path"
+    objects = AdmissionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("admission list item")
+        verbose_name_plural = _("admission list items")
+        ordering = ["keeper__path", "category__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["keeper", "category"], name="admission_item_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.keeper.name} · {self.category}"
+
+
+class AdmissionRequestQuerySet(ScopedQuerySet):
+    def visible_to(self, user):
+        """The requester's own requests, those kept at or below the user's units (the keepers and the
+        levels above them), and those made by the user's units or departments."""
+        scope = scope_for(user)
+        if scope.is_global:
+            return self
+        if scope.is_empty:
+            return self.none()
+        condition = Q(requested_by=user) | scope.path_q("keeper__path")
+        condition |= scope.path_q("requesting_unit__path", scope.territorial_paths)
+        if scope.department_ids:
+            condition |= Q(requesting_department_id__in=scope.department_ids)
+        return self.filter(condition)
+
+
+class AdmissionRequest(models.Model):
+    """A request to put a task type on a keeper's admission list; until approved, grids are not given it."""
+
+    keeper = models.ForeignKey(
+        "units.Unit", verbose_name=_("kept by"), on_delete=models.PROTECT, related_name="admission_requests"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="admission_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    requesting_unit = models.ForeignKey(
+        "units.Unit",
+        verbose_name=_("requesting unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requesting_department = models.ForeignKey(
+        "people.Department",
+        verbose_name=_("requesting department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case refused"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The case whose dispatch to a grid the list refused, if the request comes from one."),
+    )
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=AdmissionRequestStatus.choices,
+        default=AdmissionRequestStatus.PENDING,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    scope_path_lookup = "keeper__path"
+    objects = AdmissionRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("admission request")
+        verbose_name_plural = _("admission requests")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["keeper", "category"],
+                condition=Q(status="pending"),
+                name="one_pending_admission_request",
+            ),
+        ]
+        indexes = [models.Index(fields=["keeper", "status"])]
+
+    def __str__(self):
+        return f"{self.keeper.name} · {self.category} · {self.get_status_display()}"

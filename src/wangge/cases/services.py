@@ -37,7 +37,7 @@ from wangge.units.locate import locate
 from wangge.units.models import Unit
 from wangge.workdays.calendar import TimeUnit, add_working_duration, deadline, working_days_between
 
-from . import policy
+from . import admission, policy
 from .choices import (
     URGE_ORDER,
     ActionKind,
@@ -856,6 +856,7 @@ def dispatch(
                         % {"dept": dept.name, "unit": dispatcher_unit.name}
                     }
                 )
+        admission.check_dispatch(case, targets)  # 准入事项清单: grids take on admitted task types only
         level = HandlerLevel.DEPARTMENT if lead_dept else level_of_unit(lead_unit)
         if due_at is None:
             due_at = stage_deadline(case.category, Stage.HANDLING, level, now)

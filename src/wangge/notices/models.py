@@ -19,6 +19,8 @@ class NotificationKind(models.TextChoices):
     CLOSED = "closed", _("Closed")
     KEY_PERSON_APPLIED = "key_person_apply", _("Key person listing to decide")
     KEY_PERSON_DECIDED = "key_person_done", _("Key person listing decided")
+    ADMISSION_REQUESTED = "admission_ask", _("Admission request to decide")
+    ADMISSION_DECIDED = "admission_done", _("Admission request decided")
 
 
 class NotificationQuerySet(models.QuerySet):
