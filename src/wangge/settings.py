@@ -260,8 +260,20 @@ WANGGE_WORKER_SWEEPS = [
 ]
 # A stage deadline within this many working days shows yellow (临期) and triggers one reminder.
 WANGGE_DUE_SOON_WORKING_DAYS = float(os.environ.get("WANGGE_DUE_SOON_WORKING_DAYS", "1"))
-# A daily work log (民情日志) may be written or corrected up to this many calendar days after its day.
+# A daily work log (民情日志), visit, patrol or publicity record may be written or corrected up to this
+# many calendar days after its day.
 WANGGE_WORK_LOG_EDIT_DAYS = int(os.environ.get("WANGGE_WORK_LOG_EDIT_DAYS", "7"))
+# Meetings (周例会, 联席会议) may be corrected up to this many days after they were held.
+WANGGE_MEETING_EDIT_DAYS = int(os.environ.get("WANGGE_MEETING_EDIT_DAYS", "30"))
+# The most household contact cards (民情联系卡) one grid's PDF holds; larger grids print part by part.
+WANGGE_CONTACT_CARDS_MAX = int(os.environ.get("WANGGE_CONTACT_CARDS_MAX", "600"))
+# The address printed on notice boards and contact cards and encoded in their QR codes, e.g.
+# https://wangge.example.gov.cn; empty: the address of the request that makes them.
+WANGGE_PUBLIC_BASE_URL = os.environ.get("WANGGE_PUBLIC_BASE_URL", "")
+# "1+n+N" (seed 002): one full- or part-time grid worker per this many households.
+WANGGE_HOUSEHOLDS_PER_GRID_WORKER = int(os.environ.get("WANGGE_HOUSEHOLDS_PER_GRID_WORKER", "100"))
+# Trained before posted (TEAM-8): a grid post needs a training attended within this many months before it.
+WANGGE_TRAINING_VALID_MONTHS = int(os.environ.get("WANGGE_TRAINING_VALID_MONTHS", "12"))
 # Cases in long-term management need a follow-up note at least this often (natural days).
 WANGGE_LONG_TERM_FOLLOW_UP_DAYS = int(os.environ.get("WANGGE_LONG_TERM_FOLLOW_UP_DAYS", "30"))
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("ledger/", include("wangge.ledger.urls")),
     path("work/", include("wangge.fieldwork.urls")),
     path("teams/", include("wangge.teams.urls")),
+    path("staff/", include("wangge.people.staff_urls")),
     path("meetings/", include("wangge.meetings.urls")),
     path("field/", include("wangge.cases.field_urls")),
     path("p/", include("wangge.cases.public_urls")),

@@ -16,6 +16,9 @@ def wangge(request):
         "nav_reads_work_logs": bool(
             user and user.is_authenticated and (user.scope.territorial_paths or user.scope.is_global)
         ),
+        "nav_manages_staff": bool(
+            user and user.is_authenticated and user.has_capability(Capability.MANAGE_STAFF)
+        ),
         "nav_can_view_ledgers": bool(
             user and user.is_authenticated and user.has_capability(Capability.VIEW_LEDGERS)
         ),

@@ -33,6 +33,7 @@ import numpy as np
 import shapely
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.utils import timezone
 
 from wangge.core.testing import PASSWORD
 from wangge.ledger.models import Household
@@ -702,6 +703,20 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         from .cases import build_case_history  # a year of cases in the county just loaded
 
         history = build_case_history(scale, seed)
+        # AB pairs, absences, duties, reserves: today's staffing, set up after the history, whose
+        # notifications went out before anyone was away.
+        from wangge.people.demo import build_cover_demo
+
+        today = timezone.localdate()
+        cover = build_cover_demo(seed, today)
+        from wangge.cases.admission_demo import build_admission_demo
+        from wangge.meetings.demo import build_meetings_demo
+
+        admission = build_admission_demo(seed, today)  # the county's list admits what history dispatched
+        meetings = build_meetings_demo(seed, today)
+        from wangge.teams.demo import build_staffing_demo  # agreements, badges, training, flags
+
+        staffing = build_staffing_demo(seed, today)
         from .fieldwork import build_field_work  # a year of logs, visits, patrols and publicity
 
         field_work = build_field_work(seed)
@@ -710,6 +725,14 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         by_level[unit.level] += 1
     summary = DemoSummary(plan.county, counts, by_level, generated - started, loaded - generated)
     if stdout is not None:
-        for line in summary.lines() + ledger.lines() + history.lines() + field_work.lines():
+        teams = [
+            f"{title}: " + ", ".join(f"{count} {name}" for name, count in figures.items())
+            for title, figures in (
+                ("Staff", {**cover, **staffing}),
+                ("Meetings", meetings),
+                ("Admission list", admission),
+            )
+        ]
+        for line in summary.lines() + ledger.lines() + history.lines() + teams + field_work.lines():
             stdout.write(line)
     return summary

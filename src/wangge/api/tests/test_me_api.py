@@ -25,6 +25,7 @@ def test_me_lists_the_callers_posts_capabilities_and_scope(county, api):
             Capability.VIEW_LEDGERS,
             Capability.MANAGE_LEDGERS,
             Capability.VIEW_PERSONAL_DATA,
+            Capability.MANAGE_STAFF,
         ]
     )
     assert data["scope"] == {"is_global": False, "units": [county.village_a.code]}
