@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from wangge.core.forms import apply_service_errors
-from wangge.core.scope import get_visible_or_404, minimal_prefixes
+from wangge.core.scope import minimal_prefixes
 from wangge.ledger.models import Household
 from wangge.people.roles import Capability
 from wangge.units.models import Unit
@@ -103,7 +103,17 @@ def my_visits(request):
 def new_visit(request, number):
     """Record a visit of one household, optionally raising a case from what was found."""
     user = request.user
-    household = get_visible_or_404(Household.objects.select_related("grid"), user, number=number)
+    # The form shows the household and its last visits: ledger readers only, in their ledger subtrees.
+    if not user.has_capability(Capability.VIEW_LEDGERS):
+        raise PermissionDenied(_("Your posts do not allow reading household visits."))
+    household = (
+        Household.objects.visible_to(user, Capability.VIEW_LEDGERS)
+        .select_related("grid")
+        .filter(number=number)
+        .first()
+    )
+    if household is None:
+        raise Http404
     if request.method == "POST":
         form = VisitForm(request.POST, household=household)
         if form.is_valid():

@@ -382,19 +382,27 @@ def _check_day(date: datetime.date, field_name: str = "date") -> None:
         )
 
 
-def _serving_post(user, unit: Unit):
-    """The user's deepest active territorial post at `unit` or above it, or None."""
+def _serving_level(user, unit: Unit) -> int | None:
+    """The level of the user's deepest active territorial post at `unit` or above it; failing that, of
+    the post the user covers there today as its B (AB岗): a cover's visit counts for the absent A's duty."""
     from wangge.people.models import Post
     from wangge.people.roles import Role
 
-    return (
+    prefixes = Unit.path_prefixes(unit.path)
+    post = (
         Post.objects.active()
-        .filter(user=user, unit__path__in=Unit.path_prefixes(unit.path))
+        .filter(user=user, unit__path__in=prefixes)
         .exclude(role=Role.DEPARTMENT_USER)
         .select_related("unit")
         .order_by("-unit__depth")
         .first()
     )
+    if post is not None:
+        return post.unit.level_id
+    covered = [cover.path for cover in scope_for(user).covering if cover.path in prefixes]
+    if not covered:
+        return None
+    return Unit.objects.filter(path=max(covered, key=len)).values_list("level_id", flat=True).first()
 
 
 def _require_field_post(user, unit: Unit, capability: str = Capability.VIEW_LEDGERS):
@@ -403,7 +411,7 @@ def _require_field_post(user, unit: Unit, capability: str = Capability.VIEW_LEDG
         raise PermissionDenied(
             _("Only the staff serving %(unit)s record its field work.") % {"unit": unit.name}
         )
-    return _serving_post(user, unit)
+    return _serving_level(user, unit)
 
 
 def _clean_purposes(purposes: Iterable[str]) -> list[str]:
@@ -476,7 +484,7 @@ def record_visit(
                 raise ValidationError({"client_uuid": _("This submission id belongs to another record.")})
             return existing, False
     grid = household.grid
-    post = _require_field_post(by, grid)
+    level_id = _require_field_post(by, grid)
     if household.status != HouseholdStatus.ACTIVE:
         raise ValidationError({"household": _("This household is closed (销户): it is no longer visited.")})
     _check_day(date)
@@ -493,7 +501,7 @@ def record_visit(
                 household=household,
                 grid=grid,
                 visitor=by,
-                post_level_id=post.unit.level_id if post else None,
+                post_level_id=level_id,
                 date=date,
                 purposes=purposes,
                 findings=findings.strip(),

@@ -110,8 +110,10 @@ def test_the_public_board_needs_no_sign_in_and_shows_no_resident_data(board_worl
         "负责一格28户",
     ):
         assert text in html
-    assert 'data-person="grid_worker" data-ab-a="worker_b"' in html
-    assert 'data-person="worker_b" data-ab-b="grid_worker"' in html
+    worker, b = county.users.grid_worker, User.objects.get(username="worker_b")
+    assert f'data-person="{worker.pk}" data-ab-a="{b.pk}"' in html
+    assert f'data-person="{b.pk}" data-ab-b="{worker.pk}"' in html
+    assert "grid_worker" not in html and "worker_b" not in html  # login names stay private
     assert 'data-supervision-phone="023-66661111"' in html
     report = "http://testserver" + reverse("public:report", args=[county.cell_a11.code])
     assert f'data-qr-url="{report}"' in html and '<svg viewBox="0 0' in html and "style=" not in html
