@@ -615,6 +615,9 @@ class GridStaffing:
     others: list[StaffMember] = field(default_factory=list)
     staffing: str = Staffing.NONE
     shared_worker_ids: frozenset[int] = frozenset()
+    # Workers' time this grid gets: a worker serving k smallest grids counts 1/k in each (多格一员), so
+    # one worker posted above three grids does not meet "one per 100 households" three times.
+    capacity: float | None = None
 
     @property
     def has_leader(self) -> bool:
@@ -626,7 +629,8 @@ class GridStaffing:
 
     @property
     def workers_short(self) -> int:
-        return max(0, self.needed - len(self.workers))
+        capacity = len(self.workers) if self.capacity is None else self.capacity
+        return max(0, math.ceil(round(self.needed - capacity, 6)))
 
     @property
     def is_short(self) -> bool:
@@ -807,6 +811,7 @@ def staffing_check(unit, on: datetime.date | None = None) -> StaffingReport:
     shared_ids = {user_id for user_id, paths in served.items() if len(paths) > 1}
     for row in rows:
         row.shared_worker_ids = frozenset(m.user_id for m in row.workers if m.user_id in shared_ids)
+        row.capacity = sum(1 / max(1, len(served.get(m.user_id, ()))) for m in row.workers)
         if any(m.user_id not in shared_ids for m in row.workers):
             row.staffing = Staffing.ONE_PER_GRID
         elif row.workers:

@@ -110,6 +110,19 @@ def test_one_worker_per_grid_several_grids_per_worker_and_none(county):
     assert report.workers == 3
 
 
+def test_a_shared_worker_counts_once_not_in_every_grid(county):
+    # 多格一员: one worker posted at 一组 serves cell_a11 and cell_a12 (the cell's own worker leaves);
+    # with 60 households in each, each cell needs one worker and gets half of one.
+    Post.objects.filter(user=county.users.grid_worker).update(end_date=datetime.date(2025, 12, 31))
+    make_user("roving", (county.grid_a1, Role.GRID_WORKER_PART_TIME))
+    add_households(county.cell_a11, 60)
+    add_households(county.cell_a12, 60)
+    rows = rows_by_code(staffing_check(county.grid_a1))
+    for code in (county.cell_a11.code, county.cell_a12.code):
+        assert rows[code].staffing == Staffing.SHARED and len(rows[code].workers) == 1
+        assert rows[code].capacity == 0.5 and rows[code].workers_short == 1 and rows[code].is_short
+
+
 def test_a_grid_checked_alone_still_sees_its_worker_serve_others(county):
     roving = make_user("roving", (county.grid_a1, Role.GRID_WORKER_PART_TIME))
     report = staffing_check(county.cell_a12)
