@@ -6,9 +6,12 @@ plan, marking attendance and withdrawing a flag are done on the staff pages, whi
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.forms.models import ModelFormMetaclass
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,14 +30,19 @@ from .models import (
 )
 
 
-class ServiceAddForm(forms.ModelForm):
+class _AbstractModelFormMetaclass(ModelFormMetaclass, ABCMeta):
+    """Lets a model form declare abstract methods."""
+
+
+class ServiceAddForm(forms.ModelForm, metaclass=_AbstractModelFormMetaclass):
     """An admin add form whose validation is the service call itself."""
 
     request = None
     created = None
 
+    @abstractmethod
     def create(self, by, data):
-        raise NotImplementedError
+        """Write the record through the service and return it; raise its ValidationError as is."""
 
     def clean(self):
         data = super().clean()
