@@ -30,7 +30,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from .measure import Run, run_measured
+from .measure import Run, last_json, run_measured
 
 TOPUP_VERSION = 1  # bump when the light generator below changes what it writes
 REPO = Path(__file__).resolve().parent.parent
@@ -64,13 +64,6 @@ def cache_key(seed: int, total: int) -> str:
         digest.update(path.relative_to(REPO).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
-
-
-def last_json(run: Run) -> dict:
-    for line in reversed(run.output.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    raise SystemExit(f"no figures in the output:\n{run.output}")
 
 
 def build(env: dict[str, str], seed: int, total: int) -> dict:

@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
-import time
 
-from .measure import run_measured
+from .measure import last_json, median_ms, run_measured
 
 WANGGE = [sys.executable, "-m", "wangge"]
 
@@ -41,7 +39,7 @@ def report(target, args, *, table, child_env, county_env=None) -> None:
             if line.startswith(("Built", "Field work")):
                 print(f"   demo says: {line}")
     run = run_measured([sys.executable, "-m", "bench.fieldwork", "measure", str(args.repeat)], env)
-    figures = json.loads(run.output.strip().splitlines()[-1])
+    figures = last_json(run)
     print(
         f"   {figures['visits']:,} visits, {figures['households']:,} households; median of {args.repeat} runs "
         f"after a warm-up, in milliseconds (peak RSS {run.peak_rss_mb:.0f} MB)"
@@ -68,16 +66,6 @@ def report(target, args, *, table, child_env, county_env=None) -> None:
 
 # =====================================================================================================
 # The child: Django is set up on the bench database.
-
-
-def median_ms(function, repeat: int) -> float:
-    function()  # warm the page cache and Django's query compilation
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def measure(repeat: int) -> dict:

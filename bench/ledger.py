@@ -28,12 +28,11 @@ import pickle
 import random
 import secrets
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
 
-from .measure import Run, run_measured
+from .measure import Run, last_json, median_ms, run_measured
 
 WANGGE = [sys.executable, "-m", "wangge"]
 # Households and residents in the import files, by the scale of the demo they go into (--ledger-scale).
@@ -46,13 +45,6 @@ FILE_TAGS = {"dibao": 0.03, "disabled": 0.05, "veteran": 0.01}
 
 # =====================================================================================================
 # The parent side: build the county, copy it for each import, run the children, print the tables.
-
-
-def last_json(run: Run) -> dict:
-    for line in reversed(run.output.splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
-    raise SystemExit(f"no figures in the output:\n{run.output}")
 
 
 def pii_env() -> dict[str, str]:
@@ -557,16 +549,6 @@ def measure_dossier(repeat: int) -> dict:
             }
         )
     return {"units": out}
-
-
-def median_ms(function, repeat: int) -> float:
-    function()  # warm the page cache and Django's query compilation
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def main(argv: list[str]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,3 +39,22 @@ def run_measured(args: list[str], env: dict[str, str]) -> Run:
     # ru_maxrss is in kilobytes on Linux (bytes on macOS).
     divisor = 1024 * 1024 if sys.platform == "darwin" else 1024
     return Run(seconds, usage.ru_maxrss / divisor, output)
+
+
+def last_json(run: Run) -> dict:
+    """The figures a bench child printed as one JSON document on its last JSON line."""
+    for line in reversed(run.output.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise SystemExit(f"no figures in the output:\n{run.output}")
+
+
+def median_ms(function, repeat: int) -> float:
+    """The median wall time of `function` over `repeat` runs after one warm-up run, in milliseconds."""
+    function()  # warm the page cache and Django's query compilation
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)

@@ -121,10 +121,7 @@ def _check_keeper(keeper: Unit, field: str = "keeper") -> None:
 
 def may_keep(user, keeper: Unit) -> bool:
     """Holders of KEEP_ADMISSION_LIST whose post sits at the keeper or above it."""
-    scope = scope_for(user)
-    if scope.is_global:
-        return True
-    return any(keeper.path.startswith(path) for path in scope.paths_for(Capability.KEEP_ADMISSION_LIST))
+    return scope_for(user).grants(Capability.KEEP_ADMISSION_LIST, keeper.path)
 
 
 def check_may_keep(user, keeper: Unit) -> None:

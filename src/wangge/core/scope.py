@@ -55,6 +55,11 @@ class Scope:
             path for role, path in self.posts if capability in ROLE_CAPABILITIES.get(role, frozenset())
         )
 
+    def grants(self, capability: str, path: str) -> bool:
+        """Whether `capability` holds at the unit of `path`: globally, or through a post at it or above it
+        whose role grants it."""
+        return self.is_global or any(path.startswith(prefix) for prefix in self.paths_for(capability))
+
     @property
     def is_empty(self) -> bool:
         return not self.is_global and not self.paths

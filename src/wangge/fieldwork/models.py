@@ -6,7 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from wangge.core.models import TimeStampedModel
-from wangge.core.scope import ScopedQuerySet
+from wangge.core.scope import ScopedQuerySet, scope_for
+from wangge.people.roles import Capability
 
 from .choices import DutyKind, Period, PublicityMethod, VisitPurpose
 
@@ -116,6 +117,16 @@ class VisitRule(models.Model):
         return cached
 
 
+class VisitQuerySet(ScopedQuerySet):
+    def visible_to(self, user):
+        """Visits tell what staff found in named households: they are read by ledger readers only, in the
+        subtrees of their posts whose role grants the ledgers (not a department's, not an enforcer's)."""
+        scope = scope_for(user)
+        if scope.is_global:
+            return self
+        return self.filter(scope.path_q("grid__path", scope.paths_for(Capability.VIEW_LEDGERS)))
+
+
 class Visit(TimeStampedModel):
     """入户走访: one visit of one household by a staff member (WORK-2). Written by `services.record_visit`."""
 
@@ -154,7 +165,7 @@ class Visit(TimeStampedModel):
     client_uuid = models.UUIDField(_("client id"), unique=True, null=True, blank=True, editable=False)
 
     scope_path_lookup = "grid__path"
-    objects = ScopedQuerySet.as_manager()
+    objects = VisitQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("household visit")

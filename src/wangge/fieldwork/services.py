@@ -202,6 +202,13 @@ def working_days(start: datetime.date, end: datetime.date) -> list[datetime.date
     return days
 
 
+def grid_posts_during(unit: Unit, start: datetime.date, end: datetime.date):
+    """Grid posts under `unit` (the unit included) active on some day of [start, end]."""
+    return Post.objects.filter(
+        role__in=GRID_ROLES, unit__path__startswith=unit.path, start_date__lte=end
+    ).filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+
+
 def missing_logs(unit: Unit, start: datetime.date, end: datetime.date) -> list[WorkerLogs]:
     """For each holder of a grid post under `unit` (the unit included) active during [start, end], the
     working days of that period on which the post was active and the worker wrote no log at all.
@@ -211,8 +218,7 @@ def missing_logs(unit: Unit, start: datetime.date, end: datetime.date) -> list[W
     """
     days = working_days(start, end)
     posts = (
-        Post.objects.filter(role__in=GRID_ROLES, unit__path__startswith=unit.path, start_date__lte=end)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+        grid_posts_during(unit, start, end)
         .select_related("user", "unit")
         .order_by("unit__path", "user__full_name", "user_id")
     )

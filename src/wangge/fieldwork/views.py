@@ -30,6 +30,47 @@ PAGE_SIZE = 50
 RECENT_WORKING_DAYS = 14
 
 
+def territorial(request):
+    """The user's territorial subtrees; departments and users without a post are refused."""
+    user = request.user
+    scope = user.scope
+    if not user.has_capability(Capability.VIEW_UNITS):
+        raise PermissionDenied(_("Your posts do not allow viewing units."))
+    if not scope.is_global and not scope.territorial_paths:
+        raise PermissionDenied(_("Field work is kept by the territorial units, not by departments."))
+    return scope
+
+
+def in_territory(queryset, scope, path_lookup: str):
+    """Rows under the user's territorial subtrees (department posts do not widen what field work shows)."""
+    if scope.is_global:
+        return queryset
+    return queryset.filter(scope.path_q(path_lookup, scope.territorial_paths))
+
+
+def territorial_roots(scope) -> list[Unit]:
+    """The top units of the user's territory: the roots of their subtrees (every county for the global)."""
+    if scope.is_global:
+        return list(Unit.objects.current().filter(depth=1).order_by("path"))
+    return list(
+        Unit.objects.current().filter(path__in=minimal_prefixes(scope.territorial_paths)).order_by("path")
+    )
+
+
+def chosen_unit(form, scope) -> Unit | None:
+    """The current unit the valid form's "unit" code names inside the territory, or None for no code; a
+    code outside it is an error on the field."""
+    code = form.cleaned_data["unit"].strip()
+    if not code:
+        return None
+    unit = (
+        in_territory(Unit.objects.current(), scope, "path").select_related("level").filter(code=code).first()
+    )
+    if unit is None:
+        form.add_error("unit", _("No unit with this code in your area."))
+    return unit
+
+
 @login_required
 @never_cache  # Back after sending must fetch a fresh form (a new client id), not replay the old one
 @require_http_methods(["GET", "POST"])
@@ -125,20 +166,9 @@ def _recent_days(user, today: datetime.date) -> list[dict]:
 @require_http_methods(["GET"])
 def work_logs(request):
     """The desk overview for villages, townships and the county: logs in scope and who has not written."""
-    user = request.user
-    scope = user.scope
-    if not user.has_capability(Capability.VIEW_UNITS):
-        raise PermissionDenied(_("Your posts do not allow viewing units."))
-    if not scope.is_global and not scope.territorial_paths:
-        # Department posts see the cases sent to the department, not the grid staff's logs.
-        raise PermissionDenied(_("Work logs are kept by the territorial units, not by departments."))
-
-    logs = WorkLog.objects.visible_to(user).select_related("author", "grid")
-    if not scope.is_global:
-        logs = logs.filter(scope.path_q("grid__path", scope.territorial_paths))
-    visible_units = Unit.objects.visible_to(user)
-    if not scope.is_global:
-        visible_units = visible_units.filter(scope.path_q("path", scope.territorial_paths))
+    # Department posts see the cases sent to the department, not the grid staff's logs.
+    scope = territorial(request)
+    logs = in_territory(WorkLog.objects.all(), scope, "grid__path").select_related("author", "grid")
 
     form = LogFilterForm(request.GET or None)
     today = timezone.localdate()
@@ -146,20 +176,12 @@ def work_logs(request):
     units: list[Unit] = []
     if form.is_bound and form.is_valid():
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        code = form.cleaned_data["unit"].strip()
-        if code:
-            unit = visible_units.current().filter(code=code).first()
-            if unit is None:
-                form.add_error("unit", _("No unit with this code in your area."))
-            else:
-                units = [unit]
+        unit = chosen_unit(form, scope)
+        if unit is not None:
+            units = [unit]
     valid = not form.is_bound or not form.errors
     if not units:
-        if scope.is_global:
-            roots = Unit.objects.current().filter(depth=1)
-        else:
-            roots = Unit.objects.current().filter(path__in=minimal_prefixes(scope.territorial_paths))
-        units = list(roots.order_by("path"))
+        units = territorial_roots(scope)
 
     if valid:
         logs = logs.filter(date__gte=start, date__lte=end)

@@ -17,60 +17,25 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from wangge.core.forms import apply_service_errors
-from wangge.core.scope import minimal_prefixes
 from wangge.ledger.models import Household
 from wangge.people.roles import Capability
-from wangge.units.models import Unit
 
 from . import services, visits
 from .forms import CoverageForm, LogFilterForm, PatrolForm, PublicityForm, VisitForm
 from .models import PatrolRecord, PublicityRecord, Visit
+from .views import chosen_unit, in_territory, territorial, territorial_roots
 
 PAGE_SIZE = 50
 RECENT = 20
 
 
-def _territorial(request):
-    """The user's territorial subtrees; departments and users without a post are refused."""
-    user = request.user
-    scope = user.scope
-    if not user.has_capability(Capability.VIEW_UNITS):
-        raise PermissionDenied(_("Your posts do not allow viewing units."))
-    if not scope.is_global and not scope.territorial_paths:
-        raise PermissionDenied(_("Field work is kept by the territorial units, not by departments."))
-    return scope
-
-
-def _in_territory(queryset, scope, path_lookup: str):
-    if scope.is_global:
-        return queryset
-    return queryset.filter(scope.path_q(path_lookup, scope.territorial_paths))
-
-
 def _visits_in_scope(request):
-    """Visits tell what staff found in named households: only ledger readers see them, in the subtrees
-    of their posts that grant the ledger (not a department's, not a law-enforcement post's)."""
-    _territorial(request)
-    scope = request.user.scope
-    if scope.is_global:
-        return Visit.objects.all()
-    paths = scope.paths_for(Capability.VIEW_LEDGERS)
-    if not paths:
+    """The visits the user reads (the rule is `VisitQuerySet.visible_to`); without the ledger right
+    anywhere the page is refused rather than empty."""
+    territorial(request)
+    if not request.user.has_capability(Capability.VIEW_LEDGERS):
         raise PermissionDenied(_("Your posts do not allow reading household visits."))
-    return Visit.objects.filter(scope.path_q("grid__path", paths))
-
-
-def _roots(scope) -> list[Unit]:
-    if scope.is_global:
-        return list(Unit.objects.current().filter(depth=1).order_by("path"))
-    return list(
-        Unit.objects.current().filter(path__in=minimal_prefixes(scope.territorial_paths)).order_by("path")
-    )
-
-
-def _chosen_unit(scope, code: str) -> Unit | None:
-    units = _in_territory(Unit.objects.current(), scope, "path")
-    return units.select_related("level").filter(code=code.strip()).first() if code.strip() else None
+    return Visit.objects.visible_to(request.user)
 
 
 # --- the grid worker's pages ----------------------------------------------------------------------------
@@ -211,7 +176,7 @@ def new_patrol(request):
 def publicity(request):
     """政策宣传 (WORK-6): the records of the user's area and a form for a new one."""
     user = request.user
-    scope = _territorial(request)
+    scope = territorial(request)
     units = [post.unit for post in user.active_posts() if post.role != "department_user"]
     form = None
     if user.has_capability(Capability.REPORT_CASES) and units:
@@ -244,7 +209,7 @@ def publicity(request):
             )
     elif request.method == "POST":
         raise PermissionDenied(_("Your posts do not allow recording field work."))
-    records = _in_territory(PublicityRecord.objects.visible_to(user), scope, "unit__path")
+    records = in_territory(PublicityRecord.objects.visible_to(user), scope, "unit__path")
     page = Paginator(records.select_related("unit", "author"), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "fieldwork/publicity.html", {"form": form, "page": page})
 
@@ -265,9 +230,7 @@ def visit_list(request):
     unit = None
     if form.is_bound and form.is_valid():
         start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-        unit = _chosen_unit(scope, form.cleaned_data["unit"])
-        if form.cleaned_data["unit"].strip() and unit is None:
-            form.add_error("unit", _("No unit with this code in your area."))
+        unit = chosen_unit(form, scope)
     if form.is_bound and form.errors:
         rows = rows.none()
     else:
@@ -290,7 +253,7 @@ def visit_list(request):
 def coverage(request):
     """走访覆盖率: per rule, this period's share of households visited (posts patrolled) in a unit and
     each of its child units, and the trend over the last periods."""
-    scope = _territorial(request)
+    scope = territorial(request)
     form = CoverageForm(request.GET or None)
     today = timezone.localdate()
     on, unit = today, None
@@ -299,10 +262,8 @@ def coverage(request):
         if on > today:
             form.add_error("on", _("Coverage is measured up to today."))
             on = today
-        unit = _chosen_unit(scope, form.cleaned_data["unit"])
-        if form.cleaned_data["unit"].strip() and unit is None:
-            form.add_error("unit", _("No unit with this code in your area."))
-    roots = _roots(scope)
+        unit = chosen_unit(form, scope)
+    roots = territorial_roots(scope)
     if unit is None:
         unit = roots[0] if len(roots) == 1 else None
     report = visits.coverage_report(unit, on) if unit is not None else []

@@ -33,7 +33,7 @@ from wangge.units.models import Unit
 
 from .choices import DutyKind, Period, PublicityMethod, VisitPurpose
 from .models import PatrolRecord, PublicityRecord, Visit, VisitRule
-from .services import edit_window_start, grid_posts
+from .services import edit_window_start, grid_posts, grid_posts_during
 
 # --- periods --------------------------------------------------------------------------------------------
 
@@ -303,7 +303,11 @@ def household_coverage_history(
 def patrol_coverage(rule: VisitRule, unit: Unit, start: datetime.date, end: datetime.date) -> CoverageRow:
     """Grid posts below `unit` bound by the rule and active during the period, and how many of their
     holders recorded a patrol of the post's area in it."""
-    posts = [post for post in grid_posts_under(unit, start, end) if rule_binds(rule, post.unit)]
+    posts = [
+        post
+        for post in grid_posts_during(unit, start, end).select_related("unit")
+        if rule_binds(rule, post.unit)
+    ]
     if not posts:
         return CoverageRow(unit, 0, 0)
     patrolled: dict[int, set[str]] = defaultdict(set)
@@ -318,17 +322,6 @@ def patrol_coverage(rule: VisitRule, unit: Unit, start: datetime.date, end: date
         if any(path.startswith(post.unit.path) for path in patrolled.get(post.user_id, ()))
     )
     return CoverageRow(unit, len(posts), covered)
-
-
-def grid_posts_under(unit: Unit, start: datetime.date, end: datetime.date):
-    from wangge.people.models import Post
-    from wangge.people.roles import GRID_ROLES
-
-    return list(
-        Post.objects.filter(role__in=GRID_ROLES, unit__path__startswith=unit.path, start_date__lte=end)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
-        .select_related("unit")
-    )
 
 
 # How many periods the trend shows, the current one included.
@@ -406,8 +399,7 @@ def _serving_level(user, unit: Unit) -> int | None:
 
 
 def _require_field_post(user, unit: Unit, capability: str = Capability.VIEW_LEDGERS):
-    scope = scope_for(user)
-    if not any(unit.path.startswith(path) for path in scope.paths_for(capability)) and not scope.is_global:
+    if not scope_for(user).grants(capability, unit.path):
         raise PermissionDenied(
             _("Only the staff serving %(unit)s record its field work.") % {"unit": unit.name}
         )
@@ -459,6 +451,37 @@ def _raise_case(draft: CaseDraft | None, *, by, unit: Unit, households: Sequence
     return case
 
 
+def _earlier_submission(model, owner: str, client_uuid, by):
+    """The record a retried submission (the same client id) already made, or None. The phone sends a
+    fresh id with each form; an id that belongs to another user's record is refused."""
+    if client_uuid is None:
+        return None
+    earlier = model.objects.filter(client_uuid=client_uuid).first()
+    if earlier is not None and getattr(earlier, f"{owner}_id") != by.pk:
+        raise ValidationError({"client_uuid": _("This submission id belongs to another record.")})
+    return earlier
+
+
+def _create_once(model, client_uuid, write, *, by, unit: Unit, case: CaseDraft | None = None, households=()):
+    """Create a record with `write()`, the case raised from it and its change-log row, in one transaction;
+    returns (record, created). When a concurrent submission with the same client id won the race, its
+    record is returned instead."""
+    try:
+        with transaction.atomic():
+            record = write()
+            raised = _raise_case(case, by=by, unit=unit, households=households)
+            if raised is not None:
+                record.case = raised
+                record.save(update_fields=["case", "updated_at"])
+            record_change(record, ChangeAction.CREATE, by, {"after": snapshot(record)}, acting_unit=unit)
+    except IntegrityError:
+        existing = model.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
+        if existing is None:
+            raise
+        return existing, False
+    return record, True
+
+
 def record_visit(
     *,
     by,
@@ -477,12 +500,9 @@ def record_visit(
     for a household outside the visitor's posts, a closed household, a day in the future or past the edit
     window, no purpose, or people met who are not on the household's register.
     """
-    if client_uuid is not None:
-        existing = Visit.objects.filter(client_uuid=client_uuid).first()
-        if existing is not None:
-            if existing.visitor_id != by.pk:
-                raise ValidationError({"client_uuid": _("This submission id belongs to another record.")})
-            return existing, False
+    earlier = _earlier_submission(Visit, "visitor", client_uuid, by)
+    if earlier is not None:
+        return earlier, False
     grid = household.grid
     level_id = _require_field_post(by, grid)
     if household.status != HouseholdStatus.ACTIVE:
@@ -495,32 +515,24 @@ def record_visit(
         raise ValidationError(
             {"people_met": _("%(name)s is not on this household's register.") % {"name": strangers[0].name}}
         )
-    try:
-        with transaction.atomic():
-            visit = Visit.objects.create(
-                household=household,
-                grid=grid,
-                visitor=by,
-                post_level_id=level_id,
-                date=date,
-                purposes=purposes,
-                findings=findings.strip(),
-                others_met=others_met.strip()[:200],
-                client_uuid=client_uuid,
-            )
-            if people:
-                visit.people_met.set(people)
-            raised = _raise_case(case, by=by, unit=grid, households=[household])
-            if raised is not None:
-                visit.case = raised
-                visit.save(update_fields=["case", "updated_at"])
-            record_change(visit, ChangeAction.CREATE, by, {"after": snapshot(visit)}, acting_unit=grid)
-    except IntegrityError:
-        existing = Visit.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
-        if existing is None:
-            raise
-        return existing, False
-    return visit, True
+
+    def write() -> Visit:
+        visit = Visit.objects.create(
+            household=household,
+            grid=grid,
+            visitor=by,
+            post_level_id=level_id,
+            date=date,
+            purposes=purposes,
+            findings=findings.strip(),
+            others_met=others_met.strip()[:200],
+            client_uuid=client_uuid,
+        )
+        if people:
+            visit.people_met.set(people)
+        return visit
+
+    return _create_once(Visit, client_uuid, write, by=by, unit=grid, case=case, households=[household])
 
 
 def record_patrol(
@@ -535,12 +547,9 @@ def record_patrol(
     client_uuid=None,
 ) -> tuple[PatrolRecord, bool]:
     """Record a patrol of `grid` (WORK-2's monthly patrol), optionally raising a case found on it."""
-    if client_uuid is not None:
-        existing = PatrolRecord.objects.filter(client_uuid=client_uuid).first()
-        if existing is not None:
-            if existing.patroller_id != by.pk:
-                raise ValidationError({"client_uuid": _("This submission id belongs to another record.")})
-            return existing, False
+    earlier = _earlier_submission(PatrolRecord, "patroller", client_uuid, by)
+    if earlier is not None:
+        return earlier, False
     if not grid.is_current:
         raise ValidationError({"grid": _("Patrols are recorded for units in force.")})
     _require_field_post(by, grid, Capability.REPORT_CASES)
@@ -550,28 +559,19 @@ def record_patrol(
         raise ValidationError({"route": _("Say where the patrol went.")})
     if minutes is not None and (not isinstance(minutes, int) or not 0 < minutes <= 24 * 60):
         raise ValidationError({"minutes": _("A patrol lasts between 1 minute and 24 hours.")})
-    try:
-        with transaction.atomic():
-            patrol = PatrolRecord.objects.create(
-                grid=grid,
-                patroller=by,
-                date=date,
-                route=route[:200],
-                minutes=minutes,
-                findings=findings.strip(),
-                client_uuid=client_uuid,
-            )
-            raised = _raise_case(case, by=by, unit=grid)
-            if raised is not None:
-                patrol.case = raised
-                patrol.save(update_fields=["case", "updated_at"])
-            record_change(patrol, ChangeAction.CREATE, by, {"after": snapshot(patrol)}, acting_unit=grid)
-    except IntegrityError:
-        existing = PatrolRecord.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
-        if existing is None:
-            raise
-        return existing, False
-    return patrol, True
+
+    def write() -> PatrolRecord:
+        return PatrolRecord.objects.create(
+            grid=grid,
+            patroller=by,
+            date=date,
+            route=route[:200],
+            minutes=minutes,
+            findings=findings.strip(),
+            client_uuid=client_uuid,
+        )
+
+    return _create_once(PatrolRecord, client_uuid, write, by=by, unit=grid, case=case)
 
 
 def record_publicity(
@@ -587,12 +587,9 @@ def record_publicity(
     client_uuid=None,
 ) -> tuple[PublicityRecord, bool]:
     """Record a policy publicity activity (政策宣传, WORK-6): what, how, to whom, how many reached."""
-    if client_uuid is not None:
-        existing = PublicityRecord.objects.filter(client_uuid=client_uuid).first()
-        if existing is not None:
-            if existing.author_id != by.pk:
-                raise ValidationError({"client_uuid": _("This submission id belongs to another record.")})
-            return existing, False
+    earlier = _earlier_submission(PublicityRecord, "author", client_uuid, by)
+    if earlier is not None:
+        return earlier, False
     if not unit.is_current:
         raise ValidationError({"unit": _("Publicity is recorded for units in force.")})
     _require_field_post(by, unit, Capability.REPORT_CASES)
@@ -606,23 +603,18 @@ def record_publicity(
         raise ValidationError({"audience": _("Say to whom it was publicised.")})
     if not isinstance(reached, int) or reached < 0:
         raise ValidationError({"reached": _("The number of people reached is a whole number.")})
-    try:
-        with transaction.atomic():
-            record = PublicityRecord.objects.create(
-                unit=unit,
-                author=by,
-                date=date,
-                topic=topic[:200],
-                method=method,
-                audience=audience[:200],
-                reached=reached,
-                notes=notes.strip(),
-                client_uuid=client_uuid,
-            )
-            record_change(record, ChangeAction.CREATE, by, {"after": snapshot(record)}, acting_unit=unit)
-    except IntegrityError:
-        existing = PublicityRecord.objects.filter(client_uuid=client_uuid).first() if client_uuid else None
-        if existing is None:
-            raise
-        return existing, False
-    return record, True
+
+    def write() -> PublicityRecord:
+        return PublicityRecord.objects.create(
+            unit=unit,
+            author=by,
+            date=date,
+            topic=topic[:200],
+            method=method,
+            audience=audience[:200],
+            reached=reached,
+            notes=notes.strip(),
+            client_uuid=client_uuid,
+        )
+
+    return _create_once(PublicityRecord, client_uuid, write, by=by, unit=unit)

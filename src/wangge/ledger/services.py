@@ -107,14 +107,7 @@ def require(user, capability: str) -> None:
 
 def ledger_units(user, capability: str = Capability.MANAGE_LEDGERS):
     """The current units where `capability` holds for the user (by default: whose ledgers they keep)."""
-    scope = user.scope
-    units = Unit.objects.current()
-    if scope.is_global:
-        return units
-    paths = scope.paths_for(capability)
-    if not paths:
-        return units.none()
-    return units.filter(scope.path_q("path", paths))
+    return Unit.objects.current().granting(user, capability)
 
 
 def check_grid(user, unit: Unit | None, field: str, *, required: bool = True, in_area: bool = True) -> None:

@@ -97,10 +97,13 @@ def can_manage_staff(user, unit) -> bool:
     """Whether `user` keeps the staff of `unit`: MANAGE_STAFF through a post at the unit or above it."""
     if user is None or not user.is_authenticated:
         return False
-    scope = scope_for(user)
-    if scope.is_global:
-        return True
-    return any(unit.path.startswith(path) for path in scope.paths_for(Capability.MANAGE_STAFF))
+    return scope_for(user).grants(Capability.MANAGE_STAFF, unit.path)
+
+
+def can_unmask_reserve(user, unit: Unit) -> bool:
+    """Whether `user` may see the reserve's phone numbers of `unit` unmasked (each look is logged by the
+    caller): VIEW_PERSONAL_DATA through a post at the unit or above it."""
+    return scope_for(user).grants(Capability.VIEW_PERSONAL_DATA, unit.path)
 
 
 def _require_manager(by, unit) -> None:

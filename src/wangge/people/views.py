@@ -415,13 +415,6 @@ def absence_page(request, pk):
 # --- emergency reserve ----------------------------------------------------------------------------------------
 
 
-def _can_unmask(user, unit: Unit) -> bool:
-    scope = user.scope
-    return scope.is_global or any(
-        unit.path.startswith(p) for p in scope.paths_for(Capability.VIEW_PERSONAL_DATA)
-    )
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def reserve_page(request, code):
@@ -471,7 +464,7 @@ def reserve_page(request, code):
         .order_by("kind", "name", "id")
     )
     page = _page(request, members, "page")
-    reveal = request.GET.get("reveal") == "1" and _can_unmask(user, unit)
+    reveal = request.GET.get("reveal") == "1" and services.can_unmask_reserve(user, unit)
     if reveal:
         log_personal_data_access(
             user, [m for m in page.object_list if m.phone], ["phone"], AccessPurpose.VIEW
@@ -494,7 +487,7 @@ def reserve_page(request, code):
             "rows": rows,
             "page_query": _query_without(request, "page"),
             "reveal": reveal,
-            "can_reveal": _can_unmask(user, unit),
+            "can_reveal": services.can_unmask_reserve(user, unit),
             "form": form,
             "b_candidates": services.b_candidates(unit),
             "residents": residents,
@@ -548,7 +541,7 @@ def reserve_member(request, pk):
     """Edit one member of a reserve; the number is shown unmasked (and the look logged) to those allowed."""
     member = _managed_member(request, pk)
     user = request.user
-    unmask = _can_unmask(user, member.unit)
+    unmask = services.can_unmask_reserve(user, member.unit)
     if request.method == "POST":
         form = _member_form(member, unmask, request.POST)
         if form.is_valid():

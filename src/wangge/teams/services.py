@@ -32,6 +32,7 @@ from wangge.ledger.choices import HouseholdStatus
 from wangge.ledger.models import Household
 from wangge.people.models import Post, User
 from wangge.people.roles import GRID_ROLES, ROLE_CAPABILITIES, Capability, Role
+from wangge.people.services import can_manage_staff
 from wangge.units.models import Unit
 
 from .choices import (
@@ -82,13 +83,8 @@ def person_name(user) -> str:
 
 
 def manages(user, unit) -> bool:
-    """Whether `user` keeps the staff ledger of `unit`: MANAGE_STAFF through a post whose subtree holds it."""
-    if user is None or not getattr(user, "is_authenticated", False) or unit is None:
-        return False
-    scope = user.scope
-    if scope.is_global:
-        return True
-    return any(unit.path.startswith(path) for path in scope.paths_for(Capability.MANAGE_STAFF))
+    """Whether `user` keeps the staff ledger of `unit`: the one rule of who keeps a unit's staff."""
+    return unit is not None and can_manage_staff(user, unit)
 
 
 def require_manages(user, unit) -> None:
@@ -100,12 +96,7 @@ def require_manages(user, unit) -> None:
 
 def managed_units(user):
     """The current units whose staff ledger the user keeps."""
-    units = Unit.objects.current()
-    scope = user.scope
-    if scope.is_global:
-        return units
-    paths = scope.paths_for(Capability.MANAGE_STAFF)
-    return units.filter(scope.path_q("path", paths)) if paths else units.none()
+    return Unit.objects.current().granting(user, Capability.MANAGE_STAFF)
 
 
 def _raise(errors: dict) -> None:

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
 from wangge.core.models import TimeStampedModel
-from wangge.core.scope import ScopedQuerySet
+from wangge.core.scope import ScopedQuerySet, scope_for
 
 from .choices import AreaType, DedicatedType, LineageOperation, UnitKind
 
@@ -107,6 +107,14 @@ class UnitQuerySet(MP_NodeQuerySet, ScopedQuerySet):
 
     def grids(self):
         return self.filter(level__is_grid=True)
+
+    def granting(self, user, capability: str):
+        """The units where `capability` holds for `user`: below the posts whose role grants it."""
+        scope = scope_for(user)
+        if scope.is_global:
+            return self
+        paths = scope.paths_for(capability)
+        return self.filter(scope.path_q("path", paths)) if paths else self.none()
 
 
 class UnitManager(MP_NodeManager):
