@@ -51,6 +51,28 @@ class Capability(models.TextChoices):
         "keep_admission_list",
         _("Keep the admission list (准入事项清单) and decide requests to add task types to it"),
     )
+    APPRAISE = (
+        "appraise",
+        _(
+            "Inspect, score and appraise the staff and units below one's own (日报周查月考核, annual appraisal)"
+        ),
+    )
+    MANAGE_PAY = (
+        "manage_pay",
+        _("Keep pay rules, per-case allowances and rewards; compute the payroll sheets below one's own unit"),
+    )
+    RATE_DEPARTMENTS = (
+        "rate_departments",
+        _("Rate the county departments on the cases they handled (以下看上)"),
+    )
+    AWARD_POINTS = (
+        "award_points",
+        _("Award residents' points for good deeds and redeem them at the points shop"),
+    )
+    MANAGE_POINTS_SHOP = (
+        "manage_points_shop",
+        _("Keep the points rules and the points shop's goods and prices"),
+    )
 
 
 # Roles whose holders see the whole deployment regardless of where their post sits.
@@ -70,6 +92,12 @@ _DESK = {
 # Who works with named people day to day keeps the ledgers and sees their numbers; the county centre
 # works on aggregates, part-time workers, instructors and liaison cadres on what the grid's staff pass on.
 _PERSONAL = {Capability.MANAGE_LEDGERS, Capability.VIEW_PERSONAL_DATA}
+# Seed 003: the village (二级网格) appraises, pays and rewards the 三、四级 workers; the township inspects
+# villages and grids (seed 000); the county centre runs the whole appraisal. Grid staff award residents'
+# points, the village keeps the shop; everyone at the grassroots rates the county departments (以下看上).
+_APPRAISERS = {Capability.APPRAISE, Capability.MANAGE_PAY}
+_POINTS_KEEPERS = {Capability.AWARD_POINTS, Capability.MANAGE_POINTS_SHOP}
+_GRID_STAFF = {*_FIELD, Capability.AWARD_POINTS, Capability.RATE_DEPARTMENTS}
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.SYSTEM_ADMIN: frozenset(Capability.values),
@@ -81,6 +109,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.APPROVE_KEY_PERSONS,
             Capability.MANAGE_STAFF,
             Capability.KEEP_ADMISSION_LIST,
+            *_APPRAISERS,
         }
     ),
     Role.TOWNSHIP_ADMIN: frozenset(
@@ -91,13 +120,25 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.APPROVE_KEY_PERSONS,
             Capability.MANAGE_STAFF,
             Capability.KEEP_ADMISSION_LIST,
+            *_APPRAISERS,
+            *_POINTS_KEEPERS,
+            Capability.RATE_DEPARTMENTS,
         }
     ),
-    Role.VILLAGE_ADMIN: frozenset({*_DESK, *_PERSONAL, Capability.MANAGE_STAFF}),
-    Role.GRID_LEADER: frozenset({*_FIELD, *_PERSONAL}),
-    Role.DEPUTY_GRID_LEADER: frozenset({*_FIELD, *_PERSONAL}),
-    Role.GRID_WORKER_FULL_TIME: frozenset({*_FIELD, *_PERSONAL}),
-    Role.GRID_WORKER_PART_TIME: frozenset(_FIELD),
+    Role.VILLAGE_ADMIN: frozenset(
+        {
+            *_DESK,
+            *_PERSONAL,
+            Capability.MANAGE_STAFF,
+            *_APPRAISERS,
+            *_POINTS_KEEPERS,
+            Capability.RATE_DEPARTMENTS,
+        }
+    ),
+    Role.GRID_LEADER: frozenset({*_GRID_STAFF, *_PERSONAL}),
+    Role.DEPUTY_GRID_LEADER: frozenset({*_GRID_STAFF, *_PERSONAL}),
+    Role.GRID_WORKER_FULL_TIME: frozenset({*_GRID_STAFF, *_PERSONAL}),
+    Role.GRID_WORKER_PART_TIME: frozenset(_GRID_STAFF),
     Role.GRID_INSTRUCTOR: frozenset(
         {Capability.VIEW_UNITS, Capability.REPORT_CASES, Capability.VIEW_LEDGERS}
     ),

@@ -26,6 +26,11 @@ def test_me_lists_the_callers_posts_capabilities_and_scope(county, api):
             Capability.MANAGE_LEDGERS,
             Capability.VIEW_PERSONAL_DATA,
             Capability.MANAGE_STAFF,
+            Capability.APPRAISE,
+            Capability.MANAGE_PAY,
+            Capability.AWARD_POINTS,
+            Capability.MANAGE_POINTS_SHOP,
+            Capability.RATE_DEPARTMENTS,
         ]
     )
     assert data["scope"] == {"is_global": False, "units": [county.village_a.code]}
@@ -41,6 +46,8 @@ def test_a_grid_worker_may_view_units_and_work_cases_but_not_manage(county, api)
             Capability.VIEW_LEDGERS,
             Capability.MANAGE_LEDGERS,
             Capability.VIEW_PERSONAL_DATA,
+            Capability.AWARD_POINTS,
+            Capability.RATE_DEPARTMENTS,
         ]
     )
     assert data["scope"]["units"] == [county.cell_a11.code]
