@@ -44,10 +44,15 @@ Counts:
 - checked (核查数): cases checked on site (passed or failed) in the period.
 - reworked (返工数): of those, the cases whose check failed at least once in the period.
 - extended (延期数): cohort cases with at least one approved extension.
+- escalated (上报数): cohort cases escalated to a higher level at least once.
+- overdue (逾期数): the cases that fell due in the due window and were not closed by their deadline:
+  due_to_close − on_hold − closed_on_time.
 - closed_in_period (期内结案数): registered cases closed in the period, whenever they were registered: the
   population of the level shares, of 自行处置数 and of the registration-to-closure time.
 - self_resolved (自行处置数): cases closed in the period that were handled in place at grid level
   (小事不出网格).
+- rated (评价数): cases closed in the period that the resident rated; satisfied (满意数): of those, the
+  ones rated satisfied or basically satisfied.
 - resolved_by_level: closed_in_period by the level that resolved the case (CASE-6: grid, village,
   township, county; "department" is kept for completeness), and resolved_share each ÷ closed_in_period.
 - by_status, by_source: the cohort by its current status (the states a registered case can be in) and by
@@ -64,6 +69,8 @@ denominator is 0:
 - closed_on_time_rate 按期结案率 = closed_on_time ÷ (due_to_close − on_hold)
 - rework_rate 返工率 = reworked ÷ checked
 - extension_rate 延期率 = extended ÷ registered
+- escalation_rate 上报率 = escalated ÷ registered
+- satisfaction_rate 群众满意率 = satisfied ÷ rated
 - return_rate 回退率 = returned_dispatches ÷ dispatches
 
 Working time per stage (`stage_times`), in working days as `wangge.workdays.calendar.working_days_between`
@@ -116,7 +123,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.workdays.calendar import is_workday
 
-from .choices import ActionKind, CaseState, HandlerLevel, Source
+from .choices import ActionKind, CaseState, HandlerLevel, Rating, Source
 from .models import Case, CaseAction
 
 RATE_PLACES = Decimal("0.0001")
@@ -135,6 +142,7 @@ REGISTERED_STATES = (
     CaseState.CLOSED,
     CaseState.ON_HOLD,
 )
+SATISFIED_RATINGS = (Rating.SATISFIED, Rating.BASICALLY_SATISFIED)
 HANDLING_DONE_KINDS = (ActionKind.SUBMIT, ActionKind.HANDLE_IN_PLACE)
 CHECK_KINDS = (ActionKind.CHECK_PASS, ActionKind.CHECK_FAIL)
 # Actions that end a measured step; a case with one of them in the period has its actions fetched.
@@ -192,8 +200,12 @@ class CaseFigures:
     checked: int
     reworked: int
     extended: int
+    escalated: int
+    overdue: int
     closed_in_period: int
     self_resolved: int
+    rated: int
+    satisfied: int
     accurate_dispatch_rate: Decimal | None
     handled_rate: Decimal | None
     handled_on_time_rate: Decimal | None
@@ -202,6 +214,8 @@ class CaseFigures:
     rework_rate: Decimal | None
     extension_rate: Decimal | None
     return_rate: Decimal | None
+    escalation_rate: Decimal | None
+    satisfaction_rate: Decimal | None
     resolved_by_level: dict[str, int]
     resolved_share: dict[str, Decimal | None]
     stage_times: dict[str, StageTime]
@@ -227,8 +241,12 @@ COUNT_FIGURES = (
     "checked",
     "reworked",
     "extended",
+    "escalated",
+    "overdue",
     "closed_in_period",
     "self_resolved",
+    "rated",
+    "satisfied",
 )
 RATE_FIGURES = (
     "accurate_dispatch_rate",
@@ -239,6 +257,8 @@ RATE_FIGURES = (
     "rework_rate",
     "extension_rate",
     "return_rate",
+    "escalation_rate",
+    "satisfaction_rate",
 )
 
 FIGURE_LABELS = {
@@ -257,6 +277,10 @@ FIGURE_LABELS = {
     "checked": _("Cases checked"),
     "reworked": _("Cases sent back for rework"),
     "extended": _("Cases with an approved extension"),
+    "escalated": _("Cases escalated"),
+    "overdue": _("Cases overdue"),
+    "rated": _("Closed cases rated by the resident"),
+    "satisfied": _("Rated satisfied or basically satisfied"),
     "closed_in_period": _("Cases closed in the period"),
     "self_resolved": _("Cases resolved in the grid"),
     "accurate_dispatch_rate": _("Accurate dispatch rate"),
@@ -267,6 +291,8 @@ FIGURE_LABELS = {
     "rework_rate": _("Rework rate"),
     "extension_rate": _("Extension rate"),
     "return_rate": _("Return rate"),
+    "escalation_rate": _("Escalation rate"),
+    "satisfaction_rate": _("Residents' satisfaction"),
     "resolved_by_level": _("Cases resolved, by level"),
     "resolved_share": _("Share resolved, by level"),
     "stage_times": _("Working days per stage"),
@@ -414,6 +440,9 @@ def _case_aggregates(start: datetime, end: datetime, cutoff: datetime) -> dict:
         "handled": count(cohort & Q(state__in=HANDLED_STATES)),
         "closed": count(cohort & Q(state=CaseState.CLOSED)),
         "extended": count(cohort & Q(extension_count__gt=0)),
+        "escalated": count(cohort & Q(escalation_count__gt=0)),
+        "rated": count(closed_in_period & ~Q(rating="")),
+        "satisfied": count(closed_in_period & Q(rating__in=SATISFIED_RATINGS)),
         "due_to_close": count(registered_case & (closed_in_period | (open_at_start & due_window))),
         "closed_on_time": count(closed_in_period & on_time),
         "on_hold": count(registered_case & Q(state=CaseState.ON_HOLD) & due_window),
@@ -595,6 +624,7 @@ def _figures(start, end, now, counts: dict, categories: list, tally: _ActionTall
 
     registered, closed_in_period, on_hold = n("registered"), n("closed_in_period"), n("on_hold")
     due_to_handle = n("due_unhandled") + tally.due_handled
+    overdue = max(0, n("due_to_close") - on_hold - n("closed_on_time"))
     resolved = {level: n(f"level_{level}") for level in HandlerLevel.values}
     return CaseFigures(
         start=start,
@@ -615,8 +645,12 @@ def _figures(start, end, now, counts: dict, categories: list, tally: _ActionTall
         checked=tally.checked,
         reworked=tally.reworked,
         extended=n("extended"),
+        escalated=n("escalated"),
+        overdue=overdue,
         closed_in_period=closed_in_period,
         self_resolved=n("self_resolved"),
+        rated=n("rated"),
+        satisfied=n("satisfied"),
         accurate_dispatch_rate=_ratio(tally.accurate_dispatches, tally.dispatches),
         handled_rate=_ratio(n("handled"), registered),
         handled_on_time_rate=_ratio(tally.handled_on_time, due_to_handle - on_hold),
@@ -625,6 +659,8 @@ def _figures(start, end, now, counts: dict, categories: list, tally: _ActionTall
         rework_rate=_ratio(tally.reworked, tally.checked),
         extension_rate=_ratio(n("extended"), registered),
         return_rate=_ratio(tally.returned_dispatches, tally.dispatches),
+        escalation_rate=_ratio(n("escalated"), registered),
+        satisfaction_rate=_ratio(n("satisfied"), n("rated")),
         resolved_by_level=resolved,
         resolved_share={level: _ratio(count, closed_in_period) for level, count in resolved.items()},
         stage_times={span: _stage_time(values) for span, values in tally.spans.items()},

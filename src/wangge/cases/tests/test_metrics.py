@@ -80,12 +80,14 @@ def week(world):
 
     c1 = patrol_case(world, now=local(2026, 3, 2, 9), category=disputes)
     c1 = services.handle_in_place(c1, by=users.grid_worker, result="已调解", now=local(2026, 3, 2, 15))
+    c1 = services.rate(c1, rating="basically_satisfied", now=local(2026, 3, 2, 18))
 
     c2 = _to_township(world, local(2026, 3, 2, 10))
     c2 = services.dispatch(c2, by=township, lead=dept, now=local(2026, 3, 3, 10))
     c2 = services.accept(c2, by=users.department, now=local(2026, 3, 4, 10))
     c2 = services.submit(c2, by=users.department, result="已整改", now=local(2026, 3, 4, 16))
     c2 = services.check(c2, by=township, passed=True, note="通过", now=local(2026, 3, 5, 10))
+    c2 = services.rate(c2, rating="unsatisfied", comment="太慢", now=local(2026, 3, 5, 12))
 
     thursday_end = local(2026, 3, 5, 23, 59, 59)
     c3 = _to_township(world, local(2026, 3, 2, 10))
@@ -209,8 +211,12 @@ def test_every_figure_of_the_week(world, week):
         "checked": 2,  # C2, C3
         "reworked": 1,  # C3
         "extended": 1,  # C5
+        "escalated": 4,  # C2 C3 C4 C5
+        "overdue": 4,  # due to close 8 − on hold 1 − closed on time 3: C3 (late), C5, C9, C12 (open)
         "closed_in_period": 4,  # C1 C2 C3 C7
         "self_resolved": 2,  # C1 C7, handled in place in the grid
+        "rated": 2,  # C1, C2
+        "satisfied": 1,  # C1 (basically satisfied); C2 unsatisfied
     }
     rates = {name: getattr(f, name) for name in RATE_FIGURES}
     assert rates == {
@@ -222,6 +228,8 @@ def test_every_figure_of_the_week(world, week):
         "rework_rate": d("0.5000"),  # 1 / 2
         "extension_rate": d("0.1667"),  # 1 / 6
         "return_rate": d("0.4000"),  # 2 / 5
+        "escalation_rate": d("0.6667"),  # 4 / 6
+        "satisfaction_rate": d("0.5000"),  # 1 / 2
     }
     assert f.resolved_by_level == {"grid": 2, "village": 0, "township": 2, "county": 0, "department": 0}
     assert f.resolved_share == {
@@ -322,8 +330,12 @@ def town_b_expected() -> dict:
         "checked": 0,
         "reworked": 0,
         "extended": 0,
+        "escalated": 0,
+        "overdue": 1,  # C11, due Friday, still open
         "closed_in_period": 1,
         "self_resolved": 1,
+        "rated": 0,
+        "satisfied": 0,
         "accurate_dispatch_rate": None,  # nothing was dispatched
         "handled_rate": d("0.5"),
         "handled_on_time_rate": d("0.5"),
@@ -332,6 +344,8 @@ def town_b_expected() -> dict:
         "rework_rate": None,  # nothing was checked
         "extension_rate": d("0"),
         "return_rate": None,
+        "escalation_rate": d("0"),
+        "satisfaction_rate": None,  # nobody rated
     }
 
 
