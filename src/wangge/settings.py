@@ -262,6 +262,7 @@ WANGGE_WORKER_SWEEPS = [
     "wangge.cases.sweeps.sweep_overdue",
     "wangge.cases.sweeps.sweep_due_soon",
     "wangge.ledger.sweeps.discard_stale_uploads",
+    "wangge.appraisal.services.score_last_month",
 ]
 # A stage deadline within this many working days shows yellow (临期) and triggers one reminder.
 WANGGE_DUE_SOON_WORKING_DAYS = float(os.environ.get("WANGGE_DUE_SOON_WORKING_DAYS", "1"))

@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.units.models import Unit
 
-from .choices import OPEN_STATES, CaseState, Severity, Source
-from .models import Case
+from .choices import OPEN_STATES, ActionKind, CaseState, Severity, Source
+from .models import Case, CaseAction
 from .services import due_soon_threshold
 
 
@@ -53,6 +53,33 @@ class CaseFilter(django_filters.FilterSet):
     reported_before = django_filters.DateFilter(
         label=_("Reported until"), field_name="created_at", lookup_expr="date__lte"
     )
+    registered_after = django_filters.DateFilter(
+        label=_("Registered from"), field_name="registered_at", lookup_expr="date__gte"
+    )
+    registered_before = django_filters.DateFilter(
+        label=_("Registered until"), field_name="registered_at", lookup_expr="date__lte"
+    )
+    closed_after = django_filters.DateFilter(
+        label=_("Closed from"), field_name="closed_at", lookup_expr="date__gte"
+    )
+    closed_before = django_filters.DateFilter(
+        label=_("Closed until"), field_name="closed_at", lookup_expr="date__lte"
+    )
+    due_after = django_filters.DateFilter(
+        label=_("Original deadline from"), field_name="kpi_due_at", lookup_expr="date__gte"
+    )
+    due_before = django_filters.DateFilter(
+        label=_("Original deadline until"), field_name="kpi_due_at", lookup_expr="date__lte"
+    )
+    reporter = django_filters.CharFilter(
+        label=_("Reported by (user name)"), field_name="reporter__username", lookup_expr="exact"
+    )
+    handled_in_place_by = django_filters.CharFilter(
+        label=_("Handled in place by (user name)"), method="filter_handled_in_place_by"
+    )
+    in_place = django_filters.BooleanFilter(label=_("Resolved in the grid"), field_name="resolved_in_place")
+    escalated = django_filters.BooleanFilter(label=_("Escalated"), method="filter_escalated")
+    rated = django_filters.BooleanFilter(label=_("Rated by the resident"), method="filter_rated")
     open = django_filters.BooleanFilter(label=_("Still open"), method="filter_open")
     long_term = django_filters.BooleanFilter(label=_("Long-term management"), method="filter_long_term")
 
@@ -81,6 +108,22 @@ class CaseFilter(django_filters.FilterSet):
     def filter_owner(self, qs, name, value):
         path = self._path_of(value)
         return qs.filter(owner_unit__path=path) if path else qs.none()
+
+    def filter_handled_in_place_by(self, qs, name, value):
+        if not value.strip():
+            return qs
+        done = CaseAction.objects.filter(kind=ActionKind.HANDLE_IN_PLACE, actor__username=value.strip())
+        return qs.filter(pk__in=done.values("case_id"))
+
+    def filter_escalated(self, qs, name, value):
+        if value is None:
+            return qs
+        return qs.filter(escalation_count__gt=0) if value else qs.filter(escalation_count=0)
+
+    def filter_rated(self, qs, name, value):
+        if value is None:
+            return qs
+        return qs.exclude(rating="") if value else qs.filter(rating="")
 
     def filter_open(self, qs, name, value):
         if value is None:

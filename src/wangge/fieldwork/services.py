@@ -216,12 +216,18 @@ def missing_logs(unit: Unit, start: datetime.date, end: datetime.date) -> list[W
     A worker owes one log a day, whichever grid it is written for. Two queries: the posts, and the
     (author, date) pairs that have a log. Sorted by the worker's first unit, then name.
     """
-    days = working_days(start, end)
     posts = (
         grid_posts_during(unit, start, end)
         .select_related("user", "unit")
         .order_by("unit__path", "user__full_name", "user_id")
     )
+    return list(log_records(posts, start, end).values())
+
+
+def log_records(posts, start: datetime.date, end: datetime.date) -> dict[int, WorkerLogs]:
+    """{user id: WorkerLogs} of the holders of `posts` (grid posts with user and unit loaded) over
+    [start, end], in the order of the posts: the days each owed a log and those without one."""
+    days = working_days(start, end)
     workers: dict[int, WorkerLogs] = {}
     owed: dict[int, set[datetime.date]] = defaultdict(set)
     for post in posts:
@@ -243,4 +249,4 @@ def missing_logs(unit: Unit, start: datetime.date, end: datetime.date) -> list[W
     for user_id, entry in workers.items():
         entry.due_days = sorted(owed[user_id])
         entry.missing = [day for day in entry.due_days if day not in written[user_id]]
-    return list(workers.values())
+    return workers

@@ -1,0 +1,229 @@
+"""Appraisal pages, exports and admin: what each role sees, and every forbidden path closed."""
+
+import datetime
+import io
+import uuid
+
+import openpyxl
+import pytest
+from django.utils import timezone
+from pypdf import PdfReader
+
+from wangge.appraisal import services
+from wangge.appraisal.models import Inspection, MonthlyScore, ScoringScheme
+
+from .crafted import NOW
+
+pytestmark = pytest.mark.django_db
+TODAY = datetime.date(2026, 4, 15)
+
+
+@pytest.fixture(autouse=True)
+def today(monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: TODAY)
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+
+
+@pytest.fixture
+def scored(march):
+    services.compute_month(datetime.date(2026, 3, 1), march.county.county, now=NOW)
+    return march
+
+
+def test_anonymous_goes_to_login_and_a_post_less_user_is_refused(march, client, login):
+    assert client.get("/appraisal/").status_code == 302
+    assert login(march.users.outsider).get("/appraisal/").status_code == 403
+    assert login(march.users.outsider).get("/appraisal/ranking/").status_code == 403
+    assert login(march.users.department).get("/appraisal/scorecard/").status_code == 403
+
+
+def test_a_village_reads_its_scorecard_drills_down_and_compares(march, login):
+    client = login(march.users.village_a)
+    page = client.get("/appraisal/scorecard/", {"unit": march.county.village_a.code, "on": "2026-03-15"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-indicator="log_rate" data-value="0.2500"' in html
+    assert f'data-child="{march.county.grid_a1.code}"' in html  # the grids below, to drill into
+    assert "/cases/?reporter=" not in html  # a unit's card links to its unit's cases
+    assert f"unit={march.county.village_a.code}" in html
+    # A grid's page lists its grid workers.
+    grid = client.get("/appraisal/scorecard/", {"unit": march.county.cell_a11.code, "on": "2026-03-15"})
+    assert 'data-worker="grid_worker"' in grid.content.decode()
+
+
+def test_a_village_cannot_read_another_villages_scorecard_or_ranking(scored, login):
+    client = login(scored.users.village_b)
+    other = scored.county.village_a.code
+    assert client.get("/appraisal/scorecard/", {"unit": other}).status_code == 404
+    assert client.get("/appraisal/scorecard/", {"unit": scored.county.town_a.code}).status_code == 404
+    for path in ("/appraisal/ranking/", "/appraisal/ranking.xlsx", "/appraisal/ranking.pdf"):
+        assert client.get(path, {"unit": other, "month": "2026-03"}).status_code == 404
+    assert client.post("/appraisal/ranking/compute/", {"unit": other, "month": "2026-03"}).status_code == 404
+    # Their own ranking holds only their own grid worker.
+    own = client.get("/appraisal/ranking/", {"month": "2026-03"}).content.decode()
+    assert 'data-name="grid_worker_b"' in own and 'data-name="grid_worker"' not in own
+
+
+def test_a_grid_worker_sees_their_own_scorecard_and_no_one_elses(scored, login):
+    users = scored.users
+    client = login(users.grid_worker)
+    assert client.get("/appraisal/scorecard/").url == f"/appraisal/people/{users.grid_worker.pk}/"
+    page = client.get(f"/appraisal/people/{users.grid_worker.pk}/", {"on": "2026-03-10"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-indicator="cases_found" data-value="3"' in html
+    assert 'data-month="2026-03" data-total="53.50"' in html  # the stored March score
+    assert client.get(f"/appraisal/people/{users.grid_leader.pk}/").status_code == 404
+    assert client.get("/appraisal/scorecard/", {"unit": scored.county.cell_a11.code}).status_code == 403
+    assert client.get("/appraisal/ranking/").status_code == 403
+    # Whoever appraises the grid reads the worker's card; another township does not.
+    assert login(users.township_a).get(f"/appraisal/people/{users.grid_worker.pk}/").status_code == 200
+    assert login(users.township_b).get(f"/appraisal/people/{users.grid_worker.pk}/").status_code == 404
+
+
+def test_the_ranking_page_and_its_exports(scored, login):
+    client = login(scored.users.county)
+    params = {"unit": scored.county.county.code, "month": "2026-03", "subject": "worker"}
+    html = client.get("/appraisal/ranking/", params).content.decode()
+    assert html.index('data-name="grid_worker_b"') < html.index('data-name="grid_worker"')
+    assert 'data-rank="2" data-total="53.50"' in html
+
+    xlsx = client.get("/appraisal/ranking.xlsx", params)
+    assert xlsx.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert [row[:2] for row in rows[1:]] == [(1, "grid_worker_b"), (2, "grid_worker"), (3, "grid_leader")]
+    assert rows[2][4] == 53.5
+
+    pdf = client.get("/appraisal/ranking.pdf", params)
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "grid_worker_b" in text and "53.50" in text
+
+    villages = client.get("/appraisal/ranking/", {**params, "subject": "village"}).content.decode()
+    assert f'data-rank="3" data-total="36.08" data-name="{scored.county.village_a.code}"' in villages
+
+
+def test_a_township_computes_a_past_month_but_not_the_running_one(march, login):
+    client = login(march.users.township_a)
+    response = client.post(
+        "/appraisal/ranking/compute/", {"unit": march.county.town_a.code, "month": "2026-03"}
+    )
+    assert response.status_code == 302
+    assert MonthlyScore.objects.filter(month=datetime.date(2026, 3, 1), unit=march.county.village_a).exists()
+    assert not MonthlyScore.objects.filter(unit=march.county.village_b).exists()  # 乙镇 is not theirs
+    client.post("/appraisal/ranking/compute/", {"unit": march.county.town_a.code, "month": "2026-04"})
+    assert not MonthlyScore.objects.filter(month=datetime.date(2026, 4, 1)).exists()
+
+
+def _inspection_post(unit, **extra):
+    data = {
+        "client_uuid": str(uuid.uuid4()),
+        "unit": unit.code,
+        "inspected_on": "2026-04-14",
+        "checked": "民情日志、走访记录",
+        "summary": "",
+        "findings-TOTAL_FORMS": "3",
+        "findings-INITIAL_FORMS": "0",
+        "findings-MIN_NUM_FORMS": "0",
+        "findings-MAX_NUM_FORMS": "20",
+        "findings-0-description": "日志内容空泛",
+        "findings-0-deduction": "1.5",
+        "findings-0-responsible": "grid_worker",
+        "findings-0-rectify_by": "2026-04-20",
+    }
+    data.update(extra)
+    return data
+
+
+def test_the_township_records_an_inspection_and_the_village_sees_and_rectifies_it(march, login):
+    c = march.county
+    client = login(march.users.township_a)
+    data = _inspection_post(c.village_a)
+    response = client.post("/appraisal/inspections/new/", data)
+    assert response.status_code == 302
+    inspection = Inspection.objects.get(client_uuid=data["client_uuid"])
+    assert (inspection.inspecting_unit, inspection.total_deduction) == (c.town_a, 1.5)
+    assert client.post("/appraisal/inspections/new/", data).status_code == 302  # a retry: still one
+    assert Inspection.objects.filter(unit=c.village_a, inspected_on=datetime.date(2026, 4, 14)).count() == 1
+
+    village = login(march.users.village_a)
+    detail = village.get(f"/appraisal/inspections/{inspection.pk}/")
+    assert detail.status_code == 200
+    finding = inspection.findings.get()
+    village.post(f"/appraisal/findings/{finding.pk}/rectified/")
+    finding.refresh_from_db()
+    assert finding.rectified_on == TODAY
+    listing = village.get("/appraisal/inspections/", {"responsible": "grid_worker"}).content.decode()
+    assert f'data-inspection="{inspection.pk}"' in listing
+
+    other = login(march.users.village_b)
+    assert other.get(f"/appraisal/inspections/{inspection.pk}/").status_code == 404
+    assert other.post(f"/appraisal/findings/{finding.pk}/rectified/").status_code == 404
+    assert f'data-inspection="{inspection.pk}"' not in other.get("/appraisal/inspections/").content.decode()
+
+
+def test_the_inspection_form_names_the_field_and_the_rule(march, login):
+    c = march.county
+    village = login(march.users.village_a)
+    # A village does not inspect itself; its township does.
+    before = Inspection.objects.count()  # the crafted month's one
+    page = village.post("/appraisal/inspections/new/", _inspection_post(c.village_a)).content.decode()
+    assert 'data-field="unit"' in page and "has-error" in page
+    assert Inspection.objects.count() == before
+    township = login(march.users.township_a)
+    cases = [
+        (_inspection_post(c.village_b), "unit"),  # not theirs
+        (_inspection_post(c.village_a, inspected_on="2026-04-16"), "inspected_on"),  # tomorrow
+        (
+            _inspection_post(c.village_a, **{"findings-0-responsible": "grid_worker_b"}),
+            None,
+        ),  # not a 甲一村 post
+        (_inspection_post(c.village_a, **{"findings-0-deduction": "-1"}), None),
+    ]
+    for data, field in cases:
+        response = township.post("/appraisal/inspections/new/", data)
+        assert response.status_code == 200, data
+        html = response.content.decode()
+        assert 'role="alert"' in html
+        if field:
+            assert f'data-field="{field}"' in html
+    assert Inspection.objects.count() == before
+
+
+def test_villages_not_inspected_this_week(march, login):
+    c = march.county
+    services.record_inspection(
+        by=march.users.township_a, unit=c.cell_a11, inspected_on=TODAY, checked="台账", today=TODAY
+    )
+    html = login(march.users.township_a).get("/appraisal/inspections/").content.decode()
+    assert f'data-not-inspected="{c.village_a2.code}"' in html
+    assert f'data-not-inspected="{c.village_a.code}"' not in html  # a grid of it was inspected
+    assert f'data-not-inspected="{c.village_b.code}"' not in html  # another township's
+
+
+def test_the_admin_keeps_used_schemes_and_scopes_scores(scored, login):
+    used = ScoringScheme.objects.get(subject="worker")
+    sysadmin = login(scored.users.sysadmin)
+    page = sysadmin.get(f"/admin/appraisal/scoringscheme/{used.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="name"' not in page.content.decode()  # read-only: it has scored March
+    response = sysadmin.post(
+        f"/admin/appraisal/scoringscheme/{used.pk}/change/",
+        {"name": "改", "subject": "worker", "valid_from": "2026-01-01"},
+    )
+    assert response.status_code == 403
+    assert ScoringScheme.objects.get(pk=used.pk).name != "改"
+    assert login(scored.users.village_a).get("/admin/appraisal/scoringscheme/").status_code == 403
+
+    score = MonthlyScore.objects.get(user=scored.users.grid_worker)
+    assert (
+        login(scored.users.village_a).get(f"/admin/appraisal/monthlyscore/{score.pk}/change/").status_code
+        == 200
+    )
+    assert (
+        login(scored.users.village_b).get(f"/admin/appraisal/monthlyscore/{score.pk}/change/").status_code
+        == 404
+    )
+    listing = login(scored.users.village_b).get("/admin/appraisal/monthlyscore/").content.decode()
+    assert "grid_worker_b" in listing and ">grid_worker<" not in listing
