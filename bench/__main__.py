@@ -5,7 +5,7 @@ dossier of a village and a township; then the visit regime's due lists and cover
 the county. Each figure beside a baseline measured in the same run. Prints figures; never fails on a
 slow one.
 
-    python -m bench [demo] [cases] [ledger] [fieldwork] [--seed N] [--repeat N] [--database-url URL] [--keep]
+    python -m bench [demo] [cases] [ledger] [fieldwork] [appraisal] [--seed N] [--repeat N] [--database-url URL] [--keep]
                     [--plans] [--cases-total N] [--ledger-scale county|small]
 """
 
@@ -20,7 +20,7 @@ from .measure import Run, run_measured
 from .targets import PostgresTarget, SqliteTarget
 
 WANGGE = [sys.executable, "-m", "wangge"]
-SECTIONS = ("demo", "cases", "ledger", "fieldwork")
+SECTIONS = ("demo", "cases", "ledger", "fieldwork", "appraisal")
 
 
 def parse_args(argv):
@@ -145,6 +145,10 @@ def report(target, args) -> None:
         from . import fieldwork
 
         fieldwork.report(target, args, table=table, child_env=child_env, county_env=county_env)
+    if "appraisal" in args.sections:
+        from . import appraisal
+
+        appraisal.report(target, args, table=table, child_env=child_env, county_env=county_env)
 
 
 def report_demo(target, args) -> dict[str, str]:

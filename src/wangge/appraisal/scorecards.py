@@ -15,6 +15,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -65,11 +66,19 @@ class Figure:
     value: Decimal | int | None
     numerator: Decimal | int | None = None
     denominator: Decimal | int | None = None
-    url: str = ""
+    link: tuple[str, dict] | None = None  # (url name, query): built when shown, not for every score
 
     @property
     def label(self):
         return Indicator(self.indicator).label
+
+    @property
+    def url(self) -> str:
+        if self.link is None:
+            return ""
+        name, params = self.link
+        query = {key: value for key, value in params.items() if value not in (None, "")}
+        return f"{_reverse(name)}?{urlencode(query, doseq=True)}"
 
 
 @dataclass
@@ -96,9 +105,13 @@ def _ratio(numerator, denominator) -> Decimal | None:
     return min(Decimal("1"), ratio).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _link(name: str, **params) -> str:
-    query = {key: value for key, value in params.items() if value not in (None, "")}
-    return f"{reverse(name)}?{urlencode(query, doseq=True)}"
+@lru_cache(maxsize=64)
+def _reverse(name: str) -> str:
+    return reverse(name)
+
+
+def _link(name: str, **params) -> tuple[str, dict]:
+    return name, params
 
 
 @dataclass
@@ -137,6 +150,7 @@ class Batch:
         zone = ZoneInfo(settings.TIME_ZONE)
         self.start_at = datetime.datetime.combine(start, datetime.time.min, tzinfo=zone)
         self.end_at = datetime.datetime.combine(end + ONE_DAY, datetime.time.min, tzinfo=zone)
+        self._figures: dict[str, CaseFigures] = {}
 
     # --- per worker --------------------------------------------------------------------------------
 
@@ -266,7 +280,13 @@ class Batch:
         return found
 
     def figures(self, units: list[Unit]) -> dict[Unit, CaseFigures]:
-        return figures_by_unit(Case.objects.all(), units, self.start_at, self.end_at, now=self.now)
+        """The case figures of each unit; a unit asked for before is not computed again, and units asked
+        for together share one read of the period's actions (`figures_by_unit`)."""
+        missing = [unit for unit in units if unit.path not in self._figures]
+        if missing:
+            found = figures_by_unit(Case.objects.all(), missing, self.start_at, self.end_at, now=self.now)
+            self._figures.update((unit.path, figures) for unit, figures in found.items())
+        return {unit: self._figures[unit.path] for unit in units}
 
     # --- links -------------------------------------------------------------------------------------
 
@@ -318,7 +338,7 @@ def _summed_case_figures(batch: Batch, parts: list[CaseFigures], unit: Unit) -> 
     figures = _case_figures(batch, parts[0], unit)
     for code, (numerator, denominator) in sums.items():
         value = numerator if denominator is None else _ratio(numerator, denominator)
-        figures[code] = Figure(code, value, numerator, denominator, figures[code].url)
+        figures[code] = Figure(code, value, numerator, denominator, figures[code].link)
     return figures
 
 
@@ -351,18 +371,18 @@ def worker_scorecards(batch: Batch, user_ids=None) -> list[Scorecard]:
             Indicator.CASES_FOUND: Figure(
                 Indicator.CASES_FOUND,
                 batch.found.get(user_id, 0),
-                url=_link("cases:queue", reporter=worker.username, **batch.dates("registered")),
+                link=_link("cases:queue", reporter=worker.username, **batch.dates("registered")),
             ),
             Indicator.RESOLVED_IN_PLACE: Figure(
                 Indicator.RESOLVED_IN_PLACE,
                 batch.in_place.get(user_id, 0),
-                url=_link("cases:queue", handled_in_place_by=worker.username),
+                link=_link("cases:queue", handled_in_place_by=worker.username),
             ),
             **_summed_case_figures(batch, [figures[u] for u in units], first),
             Indicator.INSPECTION_DEDUCTIONS: Figure(
                 Indicator.INSPECTION_DEDUCTIONS,
                 batch.worker_deductions.get(user_id, Decimal("0")),
-                url=_link(
+                link=_link(
                     "appraisal:inspections", responsible=worker.username, start=batch.start, end=batch.end
                 ),
             ),
@@ -401,20 +421,20 @@ def unit_scorecards(batch: Batch, units: list[Unit]) -> list[Scorecard]:
             Indicator.CASES_FOUND: Figure(
                 Indicator.CASES_FOUND,
                 found,
-                url=_link(
+                link=_link(
                     "cases:queue", unit=unit.code, source=["patrol", "visit"], **batch.dates("registered")
                 ),
             ),
             Indicator.RESOLVED_IN_PLACE: Figure(
                 Indicator.RESOLVED_IN_PLACE,
                 f.self_resolved,
-                url=_link("cases:queue", unit=unit.code, in_place="true", **batch.dates("closed")),
+                link=_link("cases:queue", unit=unit.code, in_place="true", **batch.dates("closed")),
             ),
             **_case_figures(batch, f, unit),
             Indicator.INSPECTION_DEDUCTIONS: Figure(
                 Indicator.INSPECTION_DEDUCTIONS,
                 deductions.get(unit.path, Decimal("0")),
-                url=_link("appraisal:inspections", unit=unit.code, start=batch.start, end=batch.end),
+                link=_link("appraisal:inspections", unit=unit.code, start=batch.start, end=batch.end),
             ),
         }
         cards.append(card)

@@ -159,8 +159,16 @@ def compute_month(month: datetime.date, root: Unit, *, now=None) -> int:
                 )
             )
 
+    subjects = _unit_subjects(root)
+    # Every unit's case figures in one pass over the month's actions: the workers' grids and each subject.
+    batch.figures(
+        list(
+            {unit for held in batch.worker_units.values() for unit in held}
+            | {u for us in subjects.values() for u in us}
+        )
+    )
     add(worker_scorecards(batch), Subject.WORKER)
-    for subject, units in _unit_subjects(root).items():
+    for subject, units in subjects.items():
         if units:
             add(unit_scorecards(batch, units), subject)
     with transaction.atomic():

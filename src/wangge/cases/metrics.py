@@ -100,8 +100,9 @@ Cost
 
 The working-day calendar adds one query per calendar year the process has not cached yet. Working time
 is summed on a cumulative working-day line (`_WorkingClock`), the same measure as `working_days_between`
-at one lookup per instant. `figures_by_unit` runs the same 4 queries once per distinct depth among the
-units (once for the children of one unit), grouping by materialized-path prefix in the database.
+at one lookup per instant. `figures_by_unit` runs queries 1 and 2 once per distinct depth among the units
+(once for the children of one unit), grouping by materialized-path prefix in the database, and queries 3
+and 4 once for all depths, tallying each case's actions into every unit it lies under.
 """
 
 from __future__ import annotations
@@ -321,17 +322,15 @@ def figures_by_unit(
     """{unit: CaseFigures} for each unit, over the cases (of `cases`) that happened in its subtree.
 
     Every unit gets an entry, in the order given, also when it has no cases. Units of one depth are
-    grouped by path prefix in one set of queries; nested units of different depths each count their
-    whole subtree.
+    grouped by path prefix in the database; nested units of different depths each count their whole
+    subtree, and share one read of the actions.
     """
     now = _check_period(start, end, now)
     units = list(units)
-    by_length: dict[int, list] = defaultdict(list)
+    by_length: dict[int, list[str]] = defaultdict(list)
     for unit in units:
-        by_length[len(unit.path)].append(unit)
-    found: dict[str, CaseFigures] = {}
-    for length, group in by_length.items():
-        found.update(_compute(cases, start, end, now, (length, [u.path for u in group])))
+        by_length[len(unit.path)].append(unit.path)
+    found = _compute(cases, start, end, now, dict(by_length)) if units else {}
     return {unit: found[unit.path] for unit in units}
 
 
@@ -467,19 +466,20 @@ def _compute(
     start: datetime,
     end: datetime,
     now: datetime,
-    buckets: tuple[int, list[str]] | None,
+    buckets: dict[int, list[str]] | None,
 ) -> dict:
-    """Figures keyed by bucket: None for the whole queryset, else by unit path (of the given length)."""
+    """Figures keyed by bucket: None for the whole queryset, else by unit path, for the paths given per
+    path length. The counts are grouped by path prefix in the database, once per length; the actions are
+    read once and tallied in Python into every bucket their case falls in."""
     cutoff = min(end, now)
     due_window = Q(kpi_due_at__gte=start, kpi_due_at__lt=cutoff)
     cases = cases.order_by()
-    if buckets is None:
-        keys: list = [None]
-        bucket_column: list[str] = []
-    else:
-        length, keys = buckets
-        cases = cases.annotate(bucket=Substr("unit__path", 1, length)).filter(bucket__in=keys)
-        bucket_column = ["bucket"]
+    groupings: list[tuple[int | None, list]] = [(None, [None])] if buckets is None else list(buckets.items())
+    keys: list = [key for _length, group in groupings for key in group]
+    if buckets is not None:
+        shortest = min(buckets)
+        prefixes = {path[:shortest] for group in buckets.values() for path in group}
+        cases = cases.annotate(top=Substr("unit__path", 1, shortest)).filter(top__in=prefixes)
 
     # 1. Case-level counts: one conditional aggregation over every case any of them can count.
     relevant = cases.filter(
@@ -488,36 +488,49 @@ def _compute(
         | due_window
     )
     aggregates = _case_aggregates(start, end, cutoff)
-    if buckets is None:
-        counts = {None: relevant.aggregate(**aggregates)}
-    else:
-        counts = {row.pop("bucket"): row for row in relevant.values("bucket").annotate(**aggregates)}
-
-    # 2. The cohort by 大类 (a 小类's parent; a category without one stands for itself).
+    counts: dict = {}
     categories: dict = defaultdict(list)
-    category_rows = (
-        cases.filter(registered_at__gte=start, registered_at__lt=end)
-        .annotate(
-            top_code=Coalesce("category__parent__code", "category__code"),
-            top_name=Coalesce("category__parent__name", "category__name"),
+    for length, group in groupings:
+        if length is None:
+            counts[None] = relevant.aggregate(**aggregates)
+            bucketed = cases
+            bucket_column: list[str] = []
+        else:
+            bucketed = cases.annotate(bucket=Substr("unit__path", 1, length)).filter(bucket__in=group)
+            bucket_column = ["bucket"]
+            counts.update(
+                (row.pop("bucket"), row)
+                for row in relevant.annotate(bucket=Substr("unit__path", 1, length))
+                .filter(bucket__in=group)
+                .values("bucket")
+                .annotate(**aggregates)
+            )
+
+        # 2. The cohort by 大类 (a 小类's parent; a category without one stands for itself).
+        category_rows = (
+            bucketed.filter(registered_at__gte=start, registered_at__lt=end)
+            .annotate(
+                top_code=Coalesce("category__parent__code", "category__code"),
+                top_name=Coalesce("category__parent__name", "category__name"),
+            )
+            .values(*bucket_column, "top_code", "top_name")
+            .annotate(n=Count("pk"))
+            .order_by("top_code")
         )
-        .values(*bucket_column, "top_code", "top_name")
-        .annotate(n=Count("pk"))
-        .order_by("top_code")
-    )
-    for row in category_rows:
-        categories[row.get("bucket")].append(
-            CategoryCount(row["top_code"] or "", row["top_name"] or "", row["n"])
-        )
+        for row in category_rows:
+            categories[row.get("bucket")].append(
+                CategoryCount(row["top_code"] or "", row["top_name"] or "", row["n"])
+            )
 
     # 3–4. The cases that had a step end in the period or fell due in it: their facts, then their
     # actions in order (facts once per case, not repeated on every action row).
     stepped = CaseAction.objects.filter(kind__in=STEP_END_KINDS, time__gte=start, time__lt=end)
     involved = cases.filter(Q(pk__in=stepped.values("case_id")) | due_window)
+    path_column = [] if buckets is None else ["unit__path"]
     facts = {
         row[0]: row[1:]
         for row in involved.values_list(
-            "pk", "state", "registered_at", "closed_at", "kpi_due_at", *bucket_column
+            "pk", "state", "registered_at", "closed_at", "kpi_due_at", *path_column
         )
     }
     wrong = CaseWhen(
@@ -532,14 +545,22 @@ def _compute(
         .values_list("case_id", "kind", "time", "wrong")
     )
     tallies = {key: _ActionTally(start, end, cutoff) for key in keys}
+    lengths = [] if buckets is None else list(buckets)
     clock = _WorkingClock()
     for case_id, steps in groupby(rows, key=itemgetter(0)):
         if case_id not in facts:
             continue  # it had its first step of the period between the two queries: next time
-        state, registered_at, closed_at, kpi_due_at, *bucket = facts[case_id]
-        tallies[bucket[0] if bucket else None].add_case(
-            clock, state, registered_at, closed_at, kpi_due_at, steps
+        state, registered_at, closed_at, kpi_due_at, *path = facts[case_id]
+        targets = (
+            [tallies[None]]
+            if not path
+            else [tallies[k] for k in {path[0][:n] for n in lengths} if k in tallies]
         )
+        if not targets:
+            continue
+        steps = list(steps)
+        for tally in targets:
+            tally.add_case(clock, state, registered_at, closed_at, kpi_due_at, iter(steps))
 
     return {
         key: _figures(start, end, now, counts.get(key) or {}, categories.get(key, []), tallies[key])

@@ -720,6 +720,10 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         from .fieldwork import build_field_work  # a year of logs, visits, patrols and publicity
 
         field_work = build_field_work(seed)
+        # Appraisal and incentives read the year of cases, field work and staff built above.
+        from wangge.appraisal.demo import build_appraisal_demo
+
+        appraisal = build_appraisal_demo(seed, today)
     by_level = dict.fromkeys(LEVEL_KEYS, 0)
     for unit in plan.units():
         by_level[unit.level] += 1
@@ -731,6 +735,7 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
                 ("Staff", {**cover, **staffing}),
                 ("Meetings", meetings),
                 ("Admission list", admission),
+                ("Appraisal", appraisal),
             )
         ]
         for line in summary.lines() + ledger.lines() + history.lines() + teams + field_work.lines():

@@ -20,6 +20,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from wangge.appraisal import demo as appraisal_demo
 from wangge.cases import admission_demo, policy, services
 from wangge.cases.choices import (
     ActionKind,
@@ -65,12 +66,14 @@ def county(django_db_setup, django_db_blocker):
     ):
         # Without the history, and without what is built from it or after it: the admission list (it
         # admits what the history dispatched, and would refuse the stories' dispatches), the meetings
-        # (their resolutions raise cases) and today's absences (their covers get copies of notices).
+        # (their resolutions raise cases), today's absences (their covers get copies of notices) and the
+        # appraisal (its monthly scores are computed from the history).
         stubs = [
             (people_demo, "build_cover_demo", lambda *args, **kwargs: {}),
             (demo_cases, "build_case_history", lambda *args, **kwargs: demo_cases.HistorySummary()),
             (admission_demo, "build_admission_demo", lambda *args, **kwargs: {}),
             (meetings_demo, "build_meetings_demo", lambda *args, **kwargs: {}),
+            (appraisal_demo, "build_appraisal_demo", lambda *args, **kwargs: {}),
         ]
         originals = [(module, name, getattr(module, name)) for module, name, _stub in stubs]
         for module, name, stub in stubs:
