@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
+from django.db.models import Avg, Count, Prefetch
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -206,6 +206,18 @@ def score_last_month(now: datetime.datetime) -> int:
     ScoreRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), scores=written)
     log.info("scored %s: %d monthly scores", last_month, written)
     return written
+
+
+def ordinary_scores(user_ids, year: int) -> dict[int, Decimal]:
+    """{user id: the average of their stored monthly scores in `year`} (平时考核, the ordinary part of
+    the annual appraisal); people without a scored month are left out."""
+    rows = (
+        MonthlyScore.objects.filter(subject=Subject.WORKER, user_id__in=list(user_ids), month__year=year)
+        .values("user_id")
+        .annotate(average=Avg("total"), months=Count("pk"))
+        .order_by()
+    )
+    return {row["user_id"]: Decimal(row["average"]).quantize(Decimal("0.01")) for row in rows}
 
 
 @dataclass(frozen=True)

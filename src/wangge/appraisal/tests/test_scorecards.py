@@ -200,3 +200,13 @@ def test_the_worker_scores_last_month_once_on_the_first_working_day(march):
     # 1 May 2026 is Labour Day: April waits for the first working day.
     assert services.score_last_month(local(2026, 5, 1, 9)) == 0
     assert not ScoreRun.objects.filter(month=datetime.date(2026, 4, 1)).exists()
+
+
+def test_the_ordinary_score_of_a_year_averages_the_scored_months(march):
+    c, users = march.county, march.users
+    services.compute_month(datetime.date(2026, 3, 1), c.county, now=NOW)
+    services.compute_month(datetime.date(2026, 2, 1), c.county, now=NOW)
+    february = MonthlyScore.objects.get(month=datetime.date(2026, 2, 1), user=users.grid_worker).total
+    ordinary = services.ordinary_scores([users.grid_worker.pk, users.outsider.pk], 2026)
+    assert ordinary == {users.grid_worker.pk: ((february + d("53.50")) / 2).quantize(d("0.01"))}
+    assert services.ordinary_scores([users.grid_worker.pk], 2025) == {}
