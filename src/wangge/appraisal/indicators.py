@@ -10,8 +10,8 @@ Definitions (the computation is `wangge.appraisal.scorecards`; case figures are
   own period, against the share of that period already gone by on the scorecard's last day (or today):
   Σ covered ÷ Σ (households × elapsed share), at most 1. On the last day of the quarter it is the
   quarter's coverage; a third of the way in, a third of the households visited counts as 100 %.
-- cases_found 发现上报: registered cases the worker reported in the period; a unit: summed over its
-  grid workers.
+- cases_found 发现上报: registered cases the worker reported in the period; a unit: the cases registered
+  in the period in its subtree that its staff found themselves, on patrol or on a household visit.
 - resolved_in_place 就地化解: cases the worker handled in place in the period; a unit: its cases closed
   in the period after being handled in place in the grid (小事不出网格).
 - on_time_rate 按期处置率, closure_rate 结案率, rework_rate 返工率, escalation_rate 上报率, satisfaction

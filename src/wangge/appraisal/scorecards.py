@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from wangge.cases.choices import ActionKind
+from wangge.cases.choices import ActionKind, Source
 from wangge.cases.metrics import CaseFigures, figures_by_unit
 from wangge.cases.models import Case, CaseAction
 from wangge.fieldwork.choices import DutyKind
@@ -41,6 +41,8 @@ from .indicators import Indicator
 from .models import InspectionFinding
 
 RATE_PLACES = Decimal("0.0001")
+# A unit's cases found: those its staff found themselves, on patrol or on a household visit (主动发现).
+FOUND_SOURCES = (Source.PATROL, Source.VISIT)
 ONE_DAY = datetime.timedelta(days=1)
 
 
@@ -112,6 +114,11 @@ def _reverse(name: str) -> str:
 
 def _link(name: str, **params) -> tuple[str, dict]:
     return name, params
+
+
+def _cases(**params) -> tuple[str, dict]:
+    """The case list of every state (not only the incoming tab), filtered."""
+    return _link("cases:queue", tab="all", **params)
 
 
 @dataclass
@@ -306,16 +313,14 @@ def _visit_figure(coverage: _Coverage, unit: Unit) -> Figure:
 
 
 def _case_figures(batch: Batch, f: CaseFigures, unit: Unit) -> dict[str, Figure]:
-    cohort = _link("cases:queue", unit=unit.code, **batch.dates("registered"))
+    cohort = _cases(unit=unit.code, **batch.dates("registered"))
     links = {
-        Indicator.ON_TIME_RATE: _link("cases:queue", unit=unit.code, **batch.dates("due")),
+        Indicator.ON_TIME_RATE: _cases(unit=unit.code, **batch.dates("due")),
         Indicator.CLOSURE_RATE: cohort,
-        Indicator.REWORK_RATE: _link("cases:queue", unit=unit.code, **batch.dates("closed")),
-        Indicator.ESCALATION_RATE: _link(
-            "cases:queue", unit=unit.code, escalated="true", **batch.dates("registered")
-        ),
-        Indicator.SATISFACTION: _link("cases:queue", unit=unit.code, rated="true", **batch.dates("closed")),
-        Indicator.OVERDUE: _link("cases:queue", unit=unit.code, **batch.dates("due")),
+        Indicator.REWORK_RATE: _cases(unit=unit.code, **batch.dates("closed")),
+        Indicator.ESCALATION_RATE: _cases(unit=unit.code, escalated="true", **batch.dates("registered")),
+        Indicator.SATISFACTION: _cases(unit=unit.code, rated="true", **batch.dates("closed")),
+        Indicator.OVERDUE: _cases(unit=unit.code, **batch.dates("due")),
     }
     figures = {}
     for code, (numerator, denominator) in _case_parts(f).items():
@@ -371,12 +376,12 @@ def worker_scorecards(batch: Batch, user_ids=None) -> list[Scorecard]:
             Indicator.CASES_FOUND: Figure(
                 Indicator.CASES_FOUND,
                 batch.found.get(user_id, 0),
-                link=_link("cases:queue", reporter=worker.username, **batch.dates("registered")),
+                link=_cases(reporter=worker.username, **batch.dates("registered")),
             ),
             Indicator.RESOLVED_IN_PLACE: Figure(
                 Indicator.RESOLVED_IN_PLACE,
                 batch.in_place.get(user_id, 0),
-                link=_link("cases:queue", handled_in_place_by=worker.username),
+                link=_cases(handled_in_place_by=worker.username),
             ),
             **_summed_case_figures(batch, [figures[u] for u in units], first),
             Indicator.INSPECTION_DEDUCTIONS: Figure(
@@ -405,7 +410,7 @@ def unit_scorecards(batch: Batch, units: list[Unit]) -> list[Scorecard]:
     cards = []
     for unit in units:
         subject = _unit_subject(unit)
-        written, due, found = workers.get(unit.path, (0, 0, 0))
+        written, due = workers.get(unit.path, (0, 0))
         coverage = coverage_sums.get(unit.path, _Coverage())
         f = figures[unit]
         card = Scorecard(subject, unit, batch.start, batch.end)
@@ -420,15 +425,13 @@ def unit_scorecards(batch: Batch, units: list[Unit]) -> list[Scorecard]:
             Indicator.VISIT_COVERAGE: _visit_figure(coverage, unit),
             Indicator.CASES_FOUND: Figure(
                 Indicator.CASES_FOUND,
-                found,
-                link=_link(
-                    "cases:queue", unit=unit.code, source=["patrol", "visit"], **batch.dates("registered")
-                ),
+                sum(figures[unit].by_source.get(source, 0) for source in FOUND_SOURCES),
+                link=_cases(unit=unit.code, source=list(FOUND_SOURCES), **batch.dates("registered")),
             ),
             Indicator.RESOLVED_IN_PLACE: Figure(
                 Indicator.RESOLVED_IN_PLACE,
                 f.self_resolved,
-                link=_link("cases:queue", unit=unit.code, in_place="true", **batch.dates("closed")),
+                link=_cases(unit=unit.code, in_place="true", **batch.dates("closed")),
             ),
             **_case_figures(batch, f, unit),
             Indicator.INSPECTION_DEDUCTIONS: Figure(
@@ -441,10 +444,10 @@ def unit_scorecards(batch: Batch, units: list[Unit]) -> list[Scorecard]:
     return cards
 
 
-def _worker_totals_by_prefix(batch: Batch, lengths: set[int]) -> dict[str, tuple[int, int, int]]:
-    """{unit path: (logs written, log days due, cases found)} summed over the workers with a post under
-    the unit, for units of the given path lengths; a worker counts once per unit."""
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+def _worker_totals_by_prefix(batch: Batch, lengths: set[int]) -> dict[str, tuple[int, int]]:
+    """{unit path: (logs written, log days due)} summed over the workers with a post under the unit, for
+    units of the given path lengths; a worker counts once per unit."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for user_id, held in batch.worker_units.items():
         logs = batch.logs[user_id]
         prefixes = {u.path[:length] for u in held for length in lengths if len(u.path) >= length}
@@ -452,7 +455,6 @@ def _worker_totals_by_prefix(batch: Batch, lengths: set[int]) -> dict[str, tuple
             entry = totals[prefix]
             entry[0] += logs.written
             entry[1] += len(logs.due_days)
-            entry[2] += batch.found.get(user_id, 0)
     return {prefix: tuple(entry) for prefix, entry in totals.items()}
 
 

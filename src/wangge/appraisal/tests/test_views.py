@@ -227,3 +227,35 @@ def test_the_admin_keeps_used_schemes_and_scopes_scores(scored, login):
     )
     listing = login(scored.users.village_b).get("/admin/appraisal/monthlyscore/").content.decode()
     assert "grid_worker_b" in listing and ">grid_worker<" not in listing
+
+
+def test_each_figure_links_to_the_records_behind_it(march, login):
+    """The village's desk follows a figure to the cases it counts."""
+    import re
+
+    from wangge.appraisal.indicators import Indicator
+    from wangge.appraisal.scorecards import Batch, unit_scorecards, worker_scorecards
+    from wangge.cases.models import Case
+
+    from .crafted import MARCH
+
+    c = march.county
+    batch = Batch(c.county, *MARCH, today=TODAY, now=NOW)
+    (village,) = unit_scorecards(batch, [c.village_a])
+    client = login(march.users.village_a)
+
+    def cases_behind(figure):
+        html = client.get(figure.url).content.decode()
+        return {int(pk) for pk in re.findall(r'data-case="(\d+)"', html)}
+
+    reported = set(Case.objects.filter(reporter=march.users.grid_worker).values_list("pk", flat=True))
+    assert len(reported) == 3
+    assert cases_behind(village.figures[Indicator.CASES_FOUND]) == reported
+    in_place = set(Case.objects.filter(resolved_in_place=True).values_list("pk", flat=True))
+    assert cases_behind(village.figures[Indicator.RESOLVED_IN_PLACE]) == in_place
+    assert cases_behind(village.figures[Indicator.SATISFACTION]) == in_place  # c1, the one rated
+    worker = next(card for card in worker_scorecards(batch) if card.user == march.users.grid_worker)
+    assert cases_behind(worker.figures[Indicator.CASES_FOUND]) == reported
+    assert cases_behind(worker.figures[Indicator.RESOLVED_IN_PLACE]) == in_place
+    logs = client.get(village.figures[Indicator.LOG_RATE].url)
+    assert logs.status_code == 200
