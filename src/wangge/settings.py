@@ -257,6 +257,15 @@ WANGGE_OFFICE_HOURS = os.environ.get("WANGGE_OFFICE_HOURS", "08:30-12:00,14:00-1
 WANGGE_PUBLIC_REPORT_RATE = os.environ.get("WANGGE_PUBLIC_REPORT_RATE", "10/hour")
 WANGGE_PUBLIC_TRACK_RATE = os.environ.get("WANGGE_PUBLIC_TRACK_RATE", "60/hour")
 
+# 以下看上 (EVAL-3): a rating of a department on a case can be changed for this many days, and a department's
+# finished work can be rated for this many days after it finished; a department or provider with fewer
+# ratings than the minimum in a period gets no rank.
+WANGGE_RATING_EDIT_DAYS = int(os.environ.get("WANGGE_RATING_EDIT_DAYS", "7"))
+WANGGE_RATING_OPEN_DAYS = int(os.environ.get("WANGGE_RATING_OPEN_DAYS", "30"))
+WANGGE_RATING_RANK_MIN_COUNT = int(os.environ.get("WANGGE_RATING_RANK_MIN_COUNT", "5"))
+# Residents' ratings of public service companies, per IP ("N/period"; empty: no limit).
+WANGGE_PUBLIC_RATING_RATE = os.environ.get("WANGGE_PUBLIC_RATING_RATE", "20/hour")
+
 # What `wangge worker` runs on each pass (dotted paths to callables taking `now`).
 WANGGE_WORKER_SWEEPS = [
     "wangge.cases.sweeps.sweep_overdue",

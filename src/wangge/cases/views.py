@@ -36,6 +36,7 @@ from wangge.core.forms import apply_service_errors
 from wangge.core.scope import get_visible_or_404
 from wangge.people.models import Post
 from wangge.people.roles import Capability, Role
+from wangge.ratings import services as ratings_services
 from wangge.units.models import Unit
 
 from . import forms, policy, services
@@ -455,6 +456,8 @@ def _render_case(request, case: Case, *, bound=None, conflict: str = "", status:
         "duplicate_visible": bool(
             case.duplicate_of_id and Case.objects.visible_to(user).filter(pk=case.duplicate_of_id).exists()
         ),
+        # 以下看上: the departments that finished work on the case, to rate or with their ratings.
+        "case_ratings": ratings_services.case_ratings(user, case),
     }
     return render(request, "cases/detail.html", context, status=status)
 

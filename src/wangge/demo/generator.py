@@ -724,6 +724,9 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         from wangge.appraisal.demo import build_appraisal_demo
 
         appraisal = build_appraisal_demo(seed, today)
+        from wangge.ratings.demo import build_ratings_demo
+
+        ratings = build_ratings_demo(seed, today)
     by_level = dict.fromkeys(LEVEL_KEYS, 0)
     for unit in plan.units():
         by_level[unit.level] += 1
@@ -736,6 +739,7 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
                 ("Meetings", meetings),
                 ("Admission list", admission),
                 ("Appraisal", appraisal),
+                ("Ratings", ratings),
             )
         ]
         for line in summary.lines() + ledger.lines() + history.lines() + teams + field_work.lines():

@@ -48,6 +48,7 @@ from wangge.meetings import demo as meetings_demo
 from wangge.notices.models import Notification
 from wangge.people import demo as people_demo
 from wangge.people.models import Department, User
+from wangge.ratings import demo as ratings_demo
 from wangge.workdays.calendar import deadline
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,7 @@ def county(django_db_setup, django_db_blocker):
             (admission_demo, "build_admission_demo", lambda *args, **kwargs: {}),
             (meetings_demo, "build_meetings_demo", lambda *args, **kwargs: {}),
             (appraisal_demo, "build_appraisal_demo", lambda *args, **kwargs: {}),
+            (ratings_demo, "build_ratings_demo", lambda *args, **kwargs: {}),
         ]
         originals = [(module, name, getattr(module, name)) for module, name, _stub in stubs]
         for module, name, stub in stubs:
