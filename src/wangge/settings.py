@@ -257,6 +257,9 @@ WANGGE_OFFICE_HOURS = os.environ.get("WANGGE_OFFICE_HOURS", "08:30-12:00,14:00-1
 WANGGE_PUBLIC_REPORT_RATE = os.environ.get("WANGGE_PUBLIC_REPORT_RATE", "10/hour")
 WANGGE_PUBLIC_TRACK_RATE = os.environ.get("WANGGE_PUBLIC_TRACK_RATE", "60/hour")
 
+# Annual appraisal (EVAL-2, seed 002): 优秀 may be at most this share of a round, rounded down.
+WANGGE_EXCELLENT_SHARE_PERCENT = int(os.environ.get("WANGGE_EXCELLENT_SHARE_PERCENT", "15"))
+
 # 以下看上 (EVAL-3): a rating of a department on a case can be changed for this many days, and a department's
 # finished work can be rated for this many days after it finished; a department or provider with fewer
 # ratings than the minimum in a period gets no rank.

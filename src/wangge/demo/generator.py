@@ -727,6 +727,10 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         from wangge.ratings.demo import build_ratings_demo
 
         ratings = build_ratings_demo(seed, today)
+        # Last: last year's 不合格 people are dismissed, which ends their grid posts.
+        from wangge.annual.demo import build_annual_demo
+
+        annual = build_annual_demo(seed, today)
     by_level = dict.fromkeys(LEVEL_KEYS, 0)
     for unit in plan.units():
         by_level[unit.level] += 1
@@ -740,6 +744,7 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
                 ("Admission list", admission),
                 ("Appraisal", appraisal),
                 ("Ratings", ratings),
+                ("Annual appraisal", annual),
             )
         ]
         for line in summary.lines() + ledger.lines() + history.lines() + teams + field_work.lines():

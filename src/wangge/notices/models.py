@@ -21,6 +21,7 @@ class NotificationKind(models.TextChoices):
     KEY_PERSON_DECIDED = "key_person_done", _("Key person listing decided")
     ADMISSION_REQUESTED = "admission_ask", _("Admission request to decide")
     ADMISSION_DECIDED = "admission_done", _("Admission request decided")
+    APPRAISAL = "appraisal", _("Annual appraisal")
 
 
 class NotificationQuerySet(models.QuerySet):

@@ -259,3 +259,16 @@ def test_each_figure_links_to_the_records_behind_it(march, login):
     assert cases_behind(worker.figures[Indicator.RESOLVED_IN_PLACE]) == in_place
     logs = client.get(village.figures[Indicator.LOG_RATE].url)
     assert logs.status_code == 200
+
+
+def test_the_annual_appraisal_shows_the_ordinary_score_of_the_year(scored, login):
+    """平时考核: the annual entry page shows the average of the person's scored months."""
+    from wangge.annual import services as annual
+
+    round = annual.open_round(by=scored.users.village_a, unit=scored.county.village_a, year=2026, today=TODAY)
+    entry = round.entries.get(user=scored.users.grid_worker)
+    html = login(scored.users.village_a).get(f"/annual/entries/{entry.pk}/").content.decode()
+    assert 'data-ordinary-score="53.50"' in html  # March, the only month scored
+    leader = round.entries.get(user=scored.users.grid_leader)
+    page = login(scored.users.village_a).get(f"/annual/entries/{leader.pk}/").content.decode()
+    assert 'data-ordinary-score="33.00"' in page

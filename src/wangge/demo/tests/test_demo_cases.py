@@ -20,6 +20,7 @@ from django.test import override_settings
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from wangge.annual import demo as annual_demo
 from wangge.appraisal import demo as appraisal_demo
 from wangge.cases import admission_demo, policy, services
 from wangge.cases.choices import (
@@ -76,6 +77,7 @@ def county(django_db_setup, django_db_blocker):
             (meetings_demo, "build_meetings_demo", lambda *args, **kwargs: {}),
             (appraisal_demo, "build_appraisal_demo", lambda *args, **kwargs: {}),
             (ratings_demo, "build_ratings_demo", lambda *args, **kwargs: {}),
+            (annual_demo, "build_annual_demo", lambda *args, **kwargs: {}),
         ]
         originals = [(module, name, getattr(module, name)) for module, name, _stub in stubs]
         for module, name, stub in stubs:
