@@ -727,6 +727,9 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         from wangge.ratings.demo import build_ratings_demo
 
         ratings = build_ratings_demo(seed, today)
+        from wangge.payroll.demo import build_payroll_demo  # this year's pay sheets, from the posts and cases
+
+        payroll = build_payroll_demo(seed, today)
         # Last: last year's 不合格 people are dismissed, which ends their grid posts.
         from wangge.annual.demo import build_annual_demo
 
@@ -744,6 +747,7 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
                 ("Admission list", admission),
                 ("Appraisal", appraisal),
                 ("Ratings", ratings),
+                ("Pay", payroll),
                 ("Annual appraisal", annual),
             )
         ]

@@ -494,6 +494,14 @@ def flag_worker(*, by, user, kind: str, reason: str, unit, on: datetime.date | N
             "name": person_name(user),
             "unit": unit.name,
         }
+    # Seed 002: 不合格 in the annual appraisal bars every honour that year, the pipeline included.
+    from wangge.annual.services import barred_from_awards
+
+    if "user" not in errors and barred_from_awards(user, on.year):
+        errors["user"] = _("%(name)s was rated incompetent in the %(year)d annual appraisal.") % {
+            "name": person_name(user),
+            "year": on.year,
+        }
     _raise(errors)
     duplicate = ValidationError(
         {

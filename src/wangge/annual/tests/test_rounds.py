@@ -597,6 +597,23 @@ def test_the_excellent_are_put_forward_through_the_staff_ledger(excellent, count
     assert PipelineFlag.objects.count() == 1
 
 
+def test_the_staff_ledger_refuses_a_flag_for_someone_rated_incompetent(excellent, county):
+    """The bar holds when the flag is made in the staff ledger directly, not only from the entry."""
+    from wangge.teams import services as teams
+
+    with pytest.raises(ValidationError) as excinfo:
+        teams.flag_worker(
+            by=county.users.village_a,
+            user=county.users.grid_worker,
+            kind=FlagKind.CADRE_RESERVE,
+            reason="工作积极",
+            unit=county.village_a,
+            on=DAY,
+        )
+    assert field_of(excinfo) == "user" and str(YEAR) in message_of(excinfo)
+    assert not PipelineFlag.objects.exists()
+
+
 def test_figures_count_steps_ratings_and_consequences(excellent, county):
     services.award(entry_of(excellent, county.users.grid_leader), by=county.users.village_a)
     services.dismiss(entry_of(excellent, county.users.grid_worker), by=county.users.village_a)

@@ -47,6 +47,7 @@ from wangge.demo.cases import (
 )
 from wangge.meetings import demo as meetings_demo
 from wangge.notices.models import Notification
+from wangge.payroll import demo as payroll_demo
 from wangge.people import demo as people_demo
 from wangge.people.models import Department, User
 from wangge.ratings import demo as ratings_demo
@@ -78,6 +79,7 @@ def county(django_db_setup, django_db_blocker):
             (appraisal_demo, "build_appraisal_demo", lambda *args, **kwargs: {}),
             (ratings_demo, "build_ratings_demo", lambda *args, **kwargs: {}),
             (annual_demo, "build_annual_demo", lambda *args, **kwargs: {}),
+            (payroll_demo, "build_payroll_demo", lambda *args, **kwargs: {}),
         ]
         originals = [(module, name, getattr(module, name)) for module, name, _stub in stubs]
         for module, name, stub in stubs:
