@@ -260,6 +260,11 @@ WANGGE_PUBLIC_TRACK_RATE = os.environ.get("WANGGE_PUBLIC_TRACK_RATE", "60/hour")
 # Annual appraisal (EVAL-2, seed 002): 优秀 may be at most this share of a round, rounded down.
 WANGGE_EXCELLENT_SHARE_PERCENT = int(os.environ.get("WANGGE_EXCELLENT_SHARE_PERCENT", "15"))
 
+# Resident points (EVAL-5): a deed's points may be recorded up to this many days after it; goods at or
+# below this stock show as running low in the points shop.
+WANGGE_POINTS_BACKDATE_DAYS = int(os.environ.get("WANGGE_POINTS_BACKDATE_DAYS", "31"))
+WANGGE_POINTS_LOW_STOCK = int(os.environ.get("WANGGE_POINTS_LOW_STOCK", "5"))
+
 # 以下看上 (EVAL-3): a rating of a department on a case can be changed for this many days, and a department's
 # finished work can be rated for this many days after it finished; a department or provider with fewer
 # ratings than the minimum in a period gets no rank.

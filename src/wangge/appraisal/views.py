@@ -62,10 +62,13 @@ def _breadcrumbs(user, unit: Unit) -> list[Unit]:
 @login_required
 @require_safe
 def index(request):
+    """The hub of appraisal and incentives: each section shows what the user's posts allow."""
     user = request.user
-    has_grid_post = bool(user.scope.roles & GRID_ROLES)
-    if not user.has_capability(Capability.APPRAISE) and not has_grid_post:
+    scope = user.scope
+    if scope.is_empty:
         raise PermissionDenied
+    from wangge.ratings.views import ratings_nav
+
     today = timezone.localdate()
     units = list(services.appraisable_units(user).select_related("level").order_by("path")[:20])
     return render(
@@ -73,12 +76,12 @@ def index(request):
         "appraisal/index.html",
         {
             "units": units,
-            "has_grid_post": has_grid_post,
+            "has_grid_post": bool(scope.roles & GRID_ROLES),
             "last_month": services.month_start(today.replace(day=1) - datetime.timedelta(days=1)),
             "can_appraise": bool(units),
-            "can_pay": user.has_capability(Capability.MANAGE_PAY),
-            "can_rate": user.has_capability(Capability.RATE_DEPARTMENTS),
+            "ratings": ratings_nav(user),
             "can_award_points": user.has_capability(Capability.AWARD_POINTS),
+            "keeps_points_shop": user.has_capability(Capability.MANAGE_POINTS_SHOP),
         },
     )
 

@@ -19,18 +19,6 @@ def wangge(request):
         "nav_manages_staff": bool(
             user and user.is_authenticated and user.has_capability(Capability.MANAGE_STAFF)
         ),
-        # Appraisal and incentives: appraisers, payers and point keepers, and every grid post (own scorecard).
-        "nav_appraisal": bool(
-            user
-            and user.is_authenticated
-            and (
-                user.scope.roles & GRID_ROLES
-                or any(
-                    user.has_capability(c)
-                    for c in (Capability.APPRAISE, Capability.MANAGE_PAY, Capability.RATE_DEPARTMENTS)
-                )
-            )
-        ),
         "nav_can_view_ledgers": bool(
             user and user.is_authenticated and user.has_capability(Capability.VIEW_LEDGERS)
         ),

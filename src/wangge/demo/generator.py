@@ -730,6 +730,9 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         from wangge.payroll.demo import build_payroll_demo  # this year's pay sheets, from the posts and cases
 
         payroll = build_payroll_demo(seed, today)
+        from wangge.points.demo import build_points_demo  # a year of residents' points and the shops
+
+        points = build_points_demo(seed, today)
         # Last: last year's 不合格 people are dismissed, which ends their grid posts.
         from wangge.annual.demo import build_annual_demo
 
@@ -748,6 +751,7 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
                 ("Appraisal", appraisal),
                 ("Ratings", ratings),
                 ("Pay", payroll),
+                ("Resident points", points),
                 ("Annual appraisal", annual),
             )
         ]

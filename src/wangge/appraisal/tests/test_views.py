@@ -30,6 +30,29 @@ def scored(march):
     return march
 
 
+def test_the_hub_shows_what_each_post_allows(march, login):
+    def links(user):
+        html = login(user).get("/appraisal/").content.decode()
+        return (
+            {
+                link
+                for link in ("annual-mine", "annual", "payroll", "rate", "ratings", "points")
+                if f'data-link="{link}"' in html
+            },
+            "my-appraisal" in html,
+            'id="appraise"' in html,
+        )
+
+    users = march.users
+    assert links(users.village_a) == (
+        {"annual-mine", "annual", "payroll", "rate", "ratings", "points"},
+        False,
+        True,
+    )
+    assert links(users.grid_worker) == ({"annual-mine", "payroll", "rate", "points"}, True, False)
+    assert links(users.department) == ({"annual-mine", "payroll", "ratings"}, False, False)
+
+
 def test_anonymous_goes_to_login_and_a_post_less_user_is_refused(march, client, login):
     assert client.get("/appraisal/").status_code == 302
     assert login(march.users.outsider).get("/appraisal/").status_code == 403

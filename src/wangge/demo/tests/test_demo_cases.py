@@ -50,6 +50,7 @@ from wangge.notices.models import Notification
 from wangge.payroll import demo as payroll_demo
 from wangge.people import demo as people_demo
 from wangge.people.models import Department, User
+from wangge.points import demo as points_demo
 from wangge.ratings import demo as ratings_demo
 from wangge.workdays.calendar import deadline
 
@@ -80,6 +81,7 @@ def county(django_db_setup, django_db_blocker):
             (ratings_demo, "build_ratings_demo", lambda *args, **kwargs: {}),
             (annual_demo, "build_annual_demo", lambda *args, **kwargs: {}),
             (payroll_demo, "build_payroll_demo", lambda *args, **kwargs: {}),
+            (points_demo, "build_points_demo", lambda *args, **kwargs: {}),
         ]
         originals = [(module, name, getattr(module, name)) for module, name, _stub in stubs]
         for module, name, stub in stubs:
