@@ -137,7 +137,7 @@ def test_monthly_scores_keep_the_scheme_they_were_computed_with(march):
     assert stored.total == d("53.50")
     assert stored.values["log_rate"] == "0.5000"
     first = stored.scheme
-    with pytest.raises(ValidationError, match="can no longer change"):
+    with pytest.raises(ValidationError, match="不能再修改"):
         services.check_scheme_editable(first)
 
     # A new version from April weighs logs differently: March keeps its score, even when recomputed.
