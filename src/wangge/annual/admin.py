@@ -3,7 +3,9 @@ appraises), 404 outside the scope, and every write through `annual.services`.
 
 A round under way can be renamed here (services.update_round); a finalised one is read-only. Entries,
 ballots and awards are read here; the steps are taken on the appraisal pages. An award can be added here
-too: the add form's validation is the service call. Ballots are secret: their voter is not shown.
+too: the add form's validation is the service call. Ballots are secret and have no admin page at all:
+even without the voter, the time and order of one sheet's rows would name who cast it; the entry page
+shows the tallies.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from wangge.core.admin import ScopedAdmin
 from wangge.people.roles import Capability
 
 from . import services
-from .models import AppraisalEntry, AppraisalRound, Award, Ballot
+from .models import AppraisalEntry, AppraisalRound, Award
 
 
 class AppraisalAdmin(ScopedAdmin):
@@ -92,17 +94,6 @@ class AppraisalEntryAdmin(AppraisalAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
-
-
-@admin.register(Ballot)
-class BallotAdmin(AppraisalAdmin):
-    """Tallies only: the voter of a ballot is never shown."""
-
-    list_display = ["entry", "choice", "cast_at"]
-    list_filter = ["choice"]
-    list_select_related = ["entry__user"]
-    fields = ["entry", "choice", "cast_at"]
-    readonly_fields = fields
 
 
 class AwardAddForm(forms.ModelForm):

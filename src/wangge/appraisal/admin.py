@@ -44,6 +44,8 @@ class SchemeForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         services.check_scheme_editable(self.instance)
+        if data.get("subject") and data.get("valid_from"):
+            services.check_scheme_start(data["subject"], data["valid_from"], self.instance)
         return data
 
 

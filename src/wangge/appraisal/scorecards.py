@@ -320,7 +320,7 @@ def _case_figures(batch: Batch, f: CaseFigures, unit: Unit) -> dict[str, Figure]
         Indicator.REWORK_RATE: _cases(unit=unit.code, **batch.dates("closed")),
         Indicator.ESCALATION_RATE: _cases(unit=unit.code, escalated="true", **batch.dates("registered")),
         Indicator.SATISFACTION: _cases(unit=unit.code, rated="true", **batch.dates("closed")),
-        Indicator.OVERDUE: _cases(unit=unit.code, **batch.dates("due")),
+        Indicator.OVERDUE: _cases(unit=unit.code, late="true", **batch.dates("due")),
     }
     figures = {}
     for code, (numerator, denominator) in _case_parts(f).items():
@@ -381,7 +381,7 @@ def worker_scorecards(batch: Batch, user_ids=None) -> list[Scorecard]:
             Indicator.RESOLVED_IN_PLACE: Figure(
                 Indicator.RESOLVED_IN_PLACE,
                 batch.in_place.get(user_id, 0),
-                link=_cases(handled_in_place_by=worker.username),
+                link=_cases(handled_in_place_by=worker.username, **batch.dates("closed")),
             ),
             **_summed_case_figures(batch, [figures[u] for u in units], first),
             Indicator.INSPECTION_DEDUCTIONS: Figure(

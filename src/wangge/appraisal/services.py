@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, Prefetch
+from django.db.models import Avg, Count, Prefetch, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,11 +49,19 @@ def appraisable_units(user):
     return Unit.objects.current().granting(user, Capability.APPRAISE)
 
 
-def may_see_worker(user, worker) -> bool:
-    """The worker themself, or whoever may appraise a unit of one of the worker's grid posts."""
+def worker_posts_during(worker, start: datetime.date, end: datetime.date):
+    """The worker's grid posts held on some day of [start, end]."""
+    return Post.objects.filter(user=worker, role__in=GRID_ROLES, start_date__lte=end).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=start)
+    )
+
+
+def may_see_worker(user, worker, start: datetime.date, end: datetime.date) -> bool:
+    """The worker themself, or whoever may appraise the unit of a grid post the worker held in the period
+    (a post that ended before it opens nothing)."""
     if user.pk == worker.pk:
         return True
-    units = Unit.objects.filter(posts__user=worker, posts__role__in=GRID_ROLES).distinct()
+    units = Unit.objects.filter(pk__in=worker_posts_during(worker, start, end).values("unit_id"))
     return any(may_appraise(user, unit) for unit in units)
 
 
@@ -90,6 +98,23 @@ def score(card: Scorecard, scheme: ScoringScheme) -> Scored:
         )
     full = sum((item.weight for item in scheme.items.all()), Decimal("0"))
     return Scored(sum(points.values(), Decimal("0")), full, points)
+
+
+def check_scheme_start(subject: str, valid_from: datetime.date, scheme: ScoringScheme | None = None) -> None:
+    """A new version may not reach back into a month already scored: that month keeps its scheme."""
+    scored = MonthlyScore.objects.filter(subject=subject, month__gte=month_start(valid_from))
+    if scheme is not None and scheme.pk:
+        scored = scored.exclude(scheme=scheme)
+    latest = scored.order_by("-month").values_list("month", flat=True).first()
+    if latest is not None:
+        raise ValidationError(
+            {
+                "valid_from": _(
+                    "%(month)s has been scored already: a new version comes into force from a later month."
+                )
+                % {"month": f"{latest:%Y-%m}"}
+            }
+        )
 
 
 def check_scheme_editable(scheme: ScoringScheme) -> None:
@@ -134,8 +159,18 @@ def compute_month(month: datetime.date, root: Unit, *, now=None) -> int:
     Returns the number of scores written."""
     now = now or timezone.now()
     start, end = period_range("month", month)
-    if end >= timezone.localdate(now):
+    today = timezone.localdate(now)
+    if end >= today:
         raise ValidationError({"month": _("A month is scored once it is over.")})
+    last_month = month_start(month_start(today) - ONE_DAY)
+    if start < last_month and MonthlyScore.objects.filter(month=start).exists():
+        # Late corrections reach last month only; older scores stay as they were computed and published.
+        raise ValidationError(
+            {
+                "month": _("The scores of %(month)s are final and are not computed again.")
+                % {"month": f"{start:%Y-%m}"}
+            }
+        )
     batch = Batch(root, start, end, today=end, now=now)
     rows: list[MonthlyScore] = []
 
@@ -172,7 +207,10 @@ def compute_month(month: datetime.date, root: Unit, *, now=None) -> int:
         if units:
             add(unit_scorecards(batch, units), subject)
     with transaction.atomic():
-        stale = MonthlyScore.objects.filter(month=start, unit__path__startswith=root.path)
+        # A worker's score sits at their first grid, which may lie outside `root` when they moved.
+        stale = MonthlyScore.objects.filter(month=start).filter(
+            Q(unit__path__startswith=root.path) | Q(user_id__in=[row.user_id for row in rows if row.user_id])
+        )
         stale.delete()
         MonthlyScore.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
@@ -193,16 +231,16 @@ def score_last_month(now: datetime.datetime) -> int:
     if today < first_working_day(this_month):
         return 0
     last_month = month_start(this_month - ONE_DAY)
-    if ScoreRun.objects.filter(month=last_month).exists():
+    run = _claim_run(last_month, now)
+    if run is None:
         return 0
-    try:
-        with transaction.atomic():
-            run = ScoreRun.objects.create(month=last_month, started_at=now)
-    except IntegrityError:
-        return 0  # another worker claimed it
     written = 0
-    for root in Unit.objects.current().filter(depth=1):
-        written += compute_month(last_month, root, now=now)
+    try:
+        for root in Unit.objects.current().filter(depth=1):
+            written += compute_month(last_month, root, now=now)
+    except Exception:
+        ScoreRun.objects.filter(pk=run.pk, finished_at__isnull=True).delete()  # the next pass tries again
+        raise
     ScoreRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), scores=written)
     log.info("scored %s: %d monthly scores", last_month, written)
     return written
@@ -218,6 +256,23 @@ def ordinary_scores(user_ids, year: int) -> dict[int, Decimal]:
         .order_by()
     )
     return {row["user_id"]: Decimal(row["average"]).quantize(Decimal("0.01")) for row in rows}
+
+
+STALE_RUN = datetime.timedelta(hours=1)
+
+
+def _claim_run(month: datetime.date, now: datetime.datetime) -> ScoreRun | None:
+    """Claim the scoring of `month`: a new run row, or one a worker started over an hour ago and never
+    finished (it died); None when the month is done or another worker is at it."""
+    try:
+        with transaction.atomic():
+            return ScoreRun.objects.create(month=month, started_at=now)
+    except IntegrityError:
+        pass
+    claimed = ScoreRun.objects.filter(
+        month=month, finished_at__isnull=True, started_at__lt=now - STALE_RUN
+    ).update(started_at=now)
+    return ScoreRun.objects.get(month=month) if claimed else None
 
 
 @dataclass(frozen=True)

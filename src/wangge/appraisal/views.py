@@ -29,7 +29,7 @@ from . import exports, services
 from .choices import SUBJECT_RANKS, ScorePeriod, Subject
 from .forms import FindingFormSet, InspectionFilterForm, InspectionForm, RankingForm, ScorecardForm
 from .indicators import Indicator
-from .models import Inspection, InspectionFinding
+from .models import Inspection, InspectionFinding, MonthlyScore
 from .scorecards import Batch, period_range, previous_range, unit_scorecards, worker_scorecards
 
 PAGE_SIZE = 50
@@ -158,22 +158,29 @@ def _figure_rows(card, previous) -> list[tuple]:
 def person(request, pk: int):
     """A grid worker's scorecard: for themself, and for whoever may appraise one of their grids."""
     worker = get_object_or_404(get_user_model(), pk=pk)
-    if not services.may_see_worker(request.user, worker):
-        raise Http404
     form = ScorecardForm(request.GET or None)
     period, start, end = _period(form)
-    units = list(
-        Unit.objects.filter(posts__user=worker, posts__role__in=GRID_ROLES).distinct().order_by("path")
-    )
+    if not services.may_see_worker(request.user, worker, start, end):
+        raise Http404
+    held = services.worker_posts_during(worker, start, end).values("unit_id")
+    units = list(Unit.objects.filter(pk__in=held).order_by("path"))
+    if not units:  # no post in the period: their own page still opens, on their last grid
+        units = list(Unit.objects.filter(posts__user=worker, posts__role__in=GRID_ROLES).order_by("path")[:1])
     if not units:
         raise Http404
-    root = units[0]
+    # The deepest unit above all of their grids: one batch reads them all.
+    shared = set(Unit.path_prefixes(units[0].path))
     for unit in units[1:]:
-        while not unit.path.startswith(root.path):
-            root = root.get_parent()
+        shared &= set(Unit.path_prefixes(unit.path))
+    root = Unit.objects.get(path=max(shared, key=len))
     cards = worker_scorecards(Batch(root, start, end), user_ids=[worker.pk])
     earlier = worker_scorecards(Batch(root, *previous_range(period, start)), user_ids=[worker.pk])
-    scores = worker.monthly_scores.select_related("scheme").order_by("-month")[:12]
+    scores = (
+        MonthlyScore.objects.visible_to(request.user)
+        .filter(user=worker)
+        .select_related("scheme")
+        .order_by("-month")[:12]
+    )
     return render(
         request,
         "appraisal/person.html",
@@ -198,7 +205,8 @@ def _ranking_context(request):
     unit = _unit_or_default(user, code)
     today = timezone.localdate()
     subject = Subject.WORKER
-    month = services.month_start(today.replace(day=1) - datetime.timedelta(days=1))
+    last_month = services.month_start(today.replace(day=1) - datetime.timedelta(days=1))
+    month = last_month
     if form.is_valid():
         subject = form.cleaned_data["subject"] or Subject.WORKER
         month = services.month_start(form.cleaned_data["month"] or month)
@@ -208,7 +216,8 @@ def _ranking_context(request):
         rows = services.ranking(month, subject, unit, rank=rank if subject == Subject.GRID else None)
         if rows:
             groups.append((rows[0].score.unit.level if subject == Subject.GRID else None, rows))
-    scheme = services.scheme_for(subject, month)
+    # The scheme the stored scores were computed with; before scoring, the one in force.
+    scheme = groups[0][1][0].score.scheme if groups else services.scheme_for(subject, month)
     return {
         "form": form,
         "unit": unit,
@@ -218,7 +227,7 @@ def _ranking_context(request):
         "groups": groups,
         "scheme": scheme,
         "items": list(scheme.items.all()) if scheme else [],
-        "can_compute": month < services.month_start(today),
+        "can_compute": _top_unit(user) is not None and month == last_month,
     }
 
 
@@ -256,20 +265,31 @@ def ranking_pdf(request):
     return response
 
 
+def _top_unit(user) -> Unit | None:
+    """The top of the tree when the user appraises all of it (the county centre), else None."""
+    top = Unit.objects.current().filter(depth=1).order_by("path").first()
+    return top if top is not None and services.may_appraise(user, top) else None
+
+
 @login_required
 @require_POST
 def compute(request):
-    """Score a past month under a unit now (the worker does it on the first working day anyway)."""
+    """Score last month again now, for the whole tree (the worker scores it on the first working day; late
+    corrections are taken in this way). Only whoever appraises the whole county may: a partial run would
+    rank one township's workers on fresher data than the rest."""
     user = request.user
     _require_appraiser(user)
     unit = _unit_or_default(user, request.POST.get("unit", ""))
+    top = _top_unit(user)
+    if top is None:
+        raise PermissionDenied
     try:
         month = services.month_start(datetime.date.fromisoformat(request.POST.get("month", "") + "-01"))
     except ValueError:
         messages.error(request, _("Month: give a month as YYYY-MM."))
         return redirect("appraisal:ranking")
     try:
-        written = services.compute_month(month, unit)
+        written = services.compute_month(month, top)
     except ValidationError as error:
         messages.error(request, "; ".join(error.messages))
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -80,6 +80,7 @@ class CaseFilter(django_filters.FilterSet):
     in_place = django_filters.BooleanFilter(label=_("Resolved in the grid"), field_name="resolved_in_place")
     escalated = django_filters.BooleanFilter(label=_("Escalated"), method="filter_escalated")
     rated = django_filters.BooleanFilter(label=_("Rated by the resident"), method="filter_rated")
+    late = django_filters.BooleanFilter(label=_("Not closed by the original deadline"), method="filter_late")
     open = django_filters.BooleanFilter(label=_("Still open"), method="filter_open")
     long_term = django_filters.BooleanFilter(label=_("Long-term management"), method="filter_long_term")
 
@@ -124,6 +125,15 @@ class CaseFilter(django_filters.FilterSet):
         if value is None:
             return qs
         return qs.exclude(rating="") if value else qs.filter(rating="")
+
+    def filter_late(self, qs, name, value):
+        """Past the original deadline without being closed by it (long-term management aside): the
+        overdue count of the case figures."""
+        if value is None:
+            return qs
+        late = Q(kpi_due_at__lt=timezone.now(), registered_at__isnull=False) & ~Q(state=CaseState.ON_HOLD)
+        late &= Q(closed_at__isnull=True) | Q(closed_at__gt=F("kpi_due_at"))
+        return qs.filter(late) if value else qs.exclude(late)
 
     def filter_open(self, qs, name, value):
         if value is None:

@@ -45,8 +45,9 @@ Counts:
 - reworked (返工数): of those, the cases whose check failed at least once in the period.
 - extended (延期数): cohort cases with at least one approved extension.
 - escalated (上报数): cohort cases escalated to a higher level at least once.
-- overdue (逾期数): the cases that fell due in the due window and were not closed by their deadline:
-  due_to_close − on_hold − closed_on_time.
+- overdue (逾期数): registered cases whose deadline lies in the due window, not in long-term management,
+  and not closed by that deadline (still open, or closed after it). A late case counts in the period its
+  deadline fell in, once; not again in the period it is finally closed.
 - closed_in_period (期内结案数): registered cases closed in the period, whenever they were registered: the
   population of the level shares, of 自行处置数 and of the registration-to-closure time.
 - self_resolved (自行处置数): cases closed in the period that were handled in place at grid level
@@ -440,6 +441,12 @@ def _case_aggregates(start: datetime, end: datetime, cutoff: datetime) -> dict:
         "closed": count(cohort & Q(state=CaseState.CLOSED)),
         "extended": count(cohort & Q(extension_count__gt=0)),
         "escalated": count(cohort & Q(escalation_count__gt=0)),
+        "overdue": count(
+            registered_case
+            & due_window
+            & ~Q(state=CaseState.ON_HOLD)
+            & (Q(closed_at__isnull=True) | Q(closed_at__gt=F("kpi_due_at")))
+        ),
         "rated": count(closed_in_period & ~Q(rating="")),
         "satisfied": count(closed_in_period & Q(rating__in=SATISFIED_RATINGS)),
         "due_to_close": count(registered_case & (closed_in_period | (open_at_start & due_window))),
@@ -645,7 +652,6 @@ def _figures(start, end, now, counts: dict, categories: list, tally: _ActionTall
 
     registered, closed_in_period, on_hold = n("registered"), n("closed_in_period"), n("on_hold")
     due_to_handle = n("due_unhandled") + tally.due_handled
-    overdue = max(0, n("due_to_close") - on_hold - n("closed_on_time"))
     resolved = {level: n(f"level_{level}") for level in HandlerLevel.values}
     return CaseFigures(
         start=start,
@@ -667,7 +673,7 @@ def _figures(start, end, now, counts: dict, categories: list, tally: _ActionTall
         reworked=tally.reworked,
         extended=n("extended"),
         escalated=n("escalated"),
-        overdue=overdue,
+        overdue=n("overdue"),
         closed_in_period=closed_in_period,
         self_resolved=n("self_resolved"),
         rated=n("rated"),

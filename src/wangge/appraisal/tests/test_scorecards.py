@@ -152,10 +152,31 @@ def test_monthly_scores_keep_the_scheme_they_were_computed_with(march):
     assert services.scheme_for(Subject.WORKER, datetime.date(2026, 4, 1)) == second
 
 
-def test_a_month_is_scored_once_it_is_over(march):
+def test_a_month_is_scored_once_it_is_over_and_only_last_month_again(march):
     with pytest.raises(ValidationError) as error:
         services.compute_month(datetime.date(2026, 4, 1), march.county.county, now=NOW)
     assert "month" in error.value.message_dict
+    services.compute_month(datetime.date(2026, 2, 1), march.county.county, now=NOW)  # never scored: fine
+    with pytest.raises(ValidationError) as error:
+        services.compute_month(datetime.date(2026, 2, 1), march.county.county, now=NOW)
+    assert "2026-02" in error.value.message_dict["month"][0]
+
+
+def test_a_worker_who_moved_keeps_one_score_when_a_township_is_scored(march):
+    """grid_worker took a post in 乙一村 on 20 March: scoring 乙镇 replaces their score, never doubles it."""
+    from wangge.people.models import Post
+    from wangge.people.roles import Role
+
+    c, users = march.county, march.users
+    Post.objects.create(
+        user=users.grid_worker,
+        unit=c.grid_b1,
+        role=Role.GRID_WORKER_PART_TIME,
+        start_date=datetime.date(2026, 3, 20),
+    )
+    services.compute_month(datetime.date(2026, 3, 1), c.county, now=NOW)
+    services.compute_month(datetime.date(2026, 3, 1), c.town_b, now=NOW)
+    assert MonthlyScore.objects.filter(month=datetime.date(2026, 3, 1), user=users.grid_worker).count() == 1
 
 
 def test_the_ranking_orders_and_ties(march):
@@ -197,6 +218,10 @@ def test_the_worker_scores_last_month_once_on_the_first_working_day(march):
     assert written == MonthlyScore.objects.filter(month=datetime.date(2026, 3, 1)).count() > 0
     assert services.score_last_month(local(2026, 4, 1, 9)) == 0  # done already
     assert ScoreRun.objects.get(month=datetime.date(2026, 3, 1)).scores == written
+    # A worker that died half-way leaves a claim behind: after an hour another worker takes it over.
+    ScoreRun.objects.filter(month=datetime.date(2026, 3, 1)).update(finished_at=None)
+    assert services.score_last_month(local(2026, 4, 1, 8, 30)) == 0  # still someone's, for all we know
+    assert services.score_last_month(local(2026, 4, 1, 11)) == written
     # 1 May 2026 is Labour Day: April waits for the first working day.
     assert services.score_last_month(local(2026, 5, 1, 9)) == 0
     assert not ScoreRun.objects.filter(month=datetime.date(2026, 4, 1)).exists()
@@ -210,3 +235,15 @@ def test_the_ordinary_score_of_a_year_averages_the_scored_months(march):
     ordinary = services.ordinary_scores([users.grid_worker.pk, users.outsider.pk], 2026)
     assert ordinary == {users.grid_worker.pk: ((february + d("53.50")) / 2).quantize(d("0.01"))}
     assert services.ordinary_scores([users.grid_worker.pk], 2025) == {}
+
+
+def test_a_failed_monthly_run_is_tried_again(march, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "compute_month", broken)
+    with pytest.raises(RuntimeError):
+        services.score_last_month(local(2026, 4, 1, 8))
+    assert not ScoreRun.objects.exists()
+    monkeypatch.undo()
+    assert services.score_last_month(local(2026, 4, 1, 8, 5)) > 0

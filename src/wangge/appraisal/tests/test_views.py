@@ -104,6 +104,28 @@ def test_a_grid_worker_sees_their_own_scorecard_and_no_one_elses(scored, login):
     assert login(users.township_b).get(f"/appraisal/people/{users.grid_worker.pk}/").status_code == 404
 
 
+def test_a_post_that_ended_before_the_period_opens_nothing(scored, login):
+    """grid_worker served 乙一村 until 2023: 乙一村 may not read their 2026 scorecard or scores."""
+    from wangge.people.models import Post
+    from wangge.people.roles import Role
+
+    users, c = scored.users, scored.county
+    Post.objects.create(
+        user=users.grid_worker,
+        unit=c.grid_b1,
+        role=Role.GRID_WORKER_PART_TIME,
+        start_date=datetime.date(2022, 1, 1),
+        end_date=datetime.date(2023, 6, 30),
+    )
+    village_b = login(users.village_b)
+    assert (
+        village_b.get(f"/appraisal/people/{users.grid_worker.pk}/", {"on": "2026-03-10"}).status_code == 404
+    )
+    old = village_b.get(f"/appraisal/people/{users.grid_worker.pk}/", {"on": "2023-03-10"})
+    assert old.status_code == 200  # they did appraise that worker in 2023
+    assert 'data-month="2026-03"' not in old.content.decode()  # but not the 2026 score, stored at 一格
+
+
 def test_the_ranking_page_and_its_exports(scored, login):
     client = login(scored.users.county)
     params = {"unit": scored.county.county.code, "month": "2026-03", "subject": "worker"}
@@ -127,16 +149,28 @@ def test_the_ranking_page_and_its_exports(scored, login):
     assert f'data-rank="3" data-total="36.08" data-name="{scored.county.village_a.code}"' in villages
 
 
-def test_a_township_computes_a_past_month_but_not_the_running_one(march, login):
-    client = login(march.users.township_a)
-    response = client.post(
-        "/appraisal/ranking/compute/", {"unit": march.county.town_a.code, "month": "2026-03"}
+def test_only_the_county_scores_last_month_again(march, login):
+    """A partial run would rank one township on fresher data than the rest: the county runs it all."""
+    c = march.county
+    township = login(march.users.township_a)
+    assert (
+        township.post("/appraisal/ranking/compute/", {"unit": c.town_a.code, "month": "2026-03"}).status_code
+        == 403
     )
+    assert not MonthlyScore.objects.exists()
+    county = login(march.users.county)
+    response = county.post("/appraisal/ranking/compute/", {"unit": c.town_a.code, "month": "2026-03"})
     assert response.status_code == 302
-    assert MonthlyScore.objects.filter(month=datetime.date(2026, 3, 1), unit=march.county.village_a).exists()
-    assert not MonthlyScore.objects.filter(unit=march.county.village_b).exists()  # 乙镇 is not theirs
-    client.post("/appraisal/ranking/compute/", {"unit": march.county.town_a.code, "month": "2026-04"})
-    assert not MonthlyScore.objects.filter(month=datetime.date(2026, 4, 1)).exists()
+    assert MonthlyScore.objects.filter(
+        month=datetime.date(2026, 3, 1), unit=c.village_b
+    ).exists()  # all of it
+    county.post("/appraisal/ranking/compute/", {"unit": c.county.code, "month": "2026-04"})
+    assert not MonthlyScore.objects.filter(month=datetime.date(2026, 4, 1)).exists()  # still running
+    page = county.get("/appraisal/ranking/", {"month": "2026-03"}).content.decode()
+    assert 'id="compute"' in page
+    assert 'id="compute"' not in county.get("/appraisal/ranking/", {"month": "2026-02"}).content.decode()
+    township = login(march.users.township_a)  # the one test client, signed in again
+    assert 'id="compute"' not in township.get("/appraisal/ranking/", {"month": "2026-03"}).content.decode()
 
 
 def _inspection_post(unit, **extra):
@@ -225,6 +259,31 @@ def test_villages_not_inspected_this_week(march, login):
     assert f'data-not-inspected="{c.village_b.code}"' not in html  # another township's
 
 
+def test_a_new_scheme_version_cannot_reach_back_into_a_scored_month(scored, login):
+    sysadmin = login(scored.users.sysadmin)
+    data = {
+        "subject": "worker",
+        "name": "倒签版本",
+        "valid_from": "2026-03-01",
+        "note": "",
+        "items-TOTAL_FORMS": "0",
+        "items-INITIAL_FORMS": "0",
+        "items-MIN_NUM_FORMS": "0",
+        "items-MAX_NUM_FORMS": "1000",
+    }
+    page = sysadmin.post("/admin/appraisal/scoringscheme/add/", data)
+    assert page.status_code == 200 and "2026-03" in page.content.decode()
+    assert not ScoringScheme.objects.filter(name="倒签版本").exists()
+    assert (
+        sysadmin.post("/admin/appraisal/scoringscheme/add/", {**data, "valid_from": "2026-04-01"}).status_code
+        == 302
+    )
+    # The ranking names the scheme March was scored with, not the one now in force.
+    used = MonthlyScore.objects.filter(subject="worker").first().scheme
+    html = login(scored.users.county).get("/appraisal/ranking/", {"month": "2026-03"}).content.decode()
+    assert f'data-scheme="{used.pk}"' in html
+
+
 def test_the_admin_keeps_used_schemes_and_scopes_scores(scored, login):
     used = ScoringScheme.objects.get(subject="worker")
     sysadmin = login(scored.users.sysadmin)
@@ -280,6 +339,16 @@ def test_each_figure_links_to_the_records_behind_it(march, login):
     worker = next(card for card in worker_scorecards(batch) if card.user == march.users.grid_worker)
     assert cases_behind(worker.figures[Indicator.CASES_FOUND]) == reported
     assert cases_behind(worker.figures[Indicator.RESOLVED_IN_PLACE]) == in_place
+    open_cases = set(
+        Case.objects.filter(reporter=march.users.grid_worker, closed_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    assert cases_behind(village.figures[Indicator.OVERDUE]) == open_cases  # c2 and c3, the 2 counted
+    april = Batch(c.county, datetime.date(2026, 4, 1), datetime.date(2026, 4, 30), today=TODAY, now=NOW)
+    (worker_april,) = [card for card in worker_scorecards(april) if card.user == march.users.grid_worker]
+    assert worker_april.value(Indicator.RESOLVED_IN_PLACE) == 0
+    assert cases_behind(worker_april.figures[Indicator.RESOLVED_IN_PLACE]) == set()
     logs = client.get(village.figures[Indicator.LOG_RATE].url)
     assert logs.status_code == 200
 

@@ -212,7 +212,7 @@ def test_every_figure_of_the_week(world, week):
         "reworked": 1,  # C3
         "extended": 1,  # C5
         "escalated": 4,  # C2 C3 C4 C5
-        "overdue": 4,  # due to close 8 − on hold 1 − closed on time 3: C3 (late), C5, C9, C12 (open)
+        "overdue": 4,  # due in the week, not on hold, not closed by the deadline: C3 (late), C5, C9, C12
         "closed_in_period": 4,  # C1 C2 C3 C7
         "self_resolved": 2,  # C1 C7, handled in place in the grid
         "rated": 2,  # C1, C2
@@ -382,6 +382,19 @@ def test_figures_by_unit_rank_the_townships_and_villages(world, week):
     scoped = figures_by_unit(village_cases(world), [c.town_a, c.town_b], START, END, now=NOW)
     assert scoped[c.town_a] == towns[c.town_a]
     assert_empty(scoped[c.town_b])
+
+
+def test_a_late_case_is_overdue_once_in_the_period_it_fell_due(world):
+    """Due 6 March, closed 6 May: overdue in March only, not again in May when it closes."""
+    case = patrol_case(world, now=local(2026, 3, 3, 10))
+    assert case.kpi_due_at.date().isoformat() == "2026-03-06"
+    case = services.handle_in_place(
+        case, by=world.users.grid_worker, result="迟办", now=local(2026, 5, 6, 10)
+    )
+    later = local(2026, 6, 15)
+    months = [(local(2026, m, 1), local(2026, m + 1, 1)) for m in (3, 4, 5)]
+    overdue = [case_figures(Case.objects.all(), start, end, now=later).overdue for start, end in months]
+    assert overdue == [1, 0, 0]
 
 
 def test_query_count_does_not_grow_with_cases_or_units(world, week, django_assert_num_queries):
