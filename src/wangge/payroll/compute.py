@@ -260,9 +260,11 @@ def load_month(root_path: str, month: datetime.date, book: RuleBook) -> MonthRow
             "user__username",
         )
     )
+    post_path: dict[int, str] = {}
     for pk, user_id, role, unit_id, path, start_date, end_date, full_name, username in posts:
         rows.posts.append(PostRow(pk, user_id, role, unit_id, path, start_date, end_date))
         rows.names[user_id] = full_name or username
+        post_path.setdefault(user_id, path)
 
     cases = Case.objects.filter(unit__path__startswith=root_path)
     if book.has_kind(AllowanceKind.FOUND, month):
@@ -294,16 +296,19 @@ def load_month(root_path: str, month: datetime.date, book: RuleBook) -> MonthRow
         )
         rows.mediated = [CaseRow(person, case, path, code or "") for person, case, path, code in mediated]
 
+    # A reward is paid with the person's pay: on every sheet over their post, whoever granted it (a
+    # township's reward shows on the village sheet too), so it sits at the person's post below.
     rewards = (
         InformationReward.objects.live()
-        .filter(month=month, unit__path__startswith=root_path)
+        .filter(month=month)
+        .filter(Q(unit__path__startswith=root_path) | Q(person_id__in=list(post_path)))
         .order_by("pk")
         .values_list(
             "pk", "person_id", "unit_id", "unit__path", "amount", "person__full_name", "person__username"
         )
     )
     for pk, person_id, unit_id, path, amount, full_name, username in rewards:
-        rows.rewards.append(RewardRow(pk, person_id, unit_id, path, amount))
+        rows.rewards.append(RewardRow(pk, person_id, unit_id, post_path.get(person_id, path), amount))
         rows.names.setdefault(person_id, full_name or username)
     return rows
 

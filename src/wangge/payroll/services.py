@@ -295,6 +295,27 @@ def _check_open(unit, month: datetime.date, field: str = "month") -> None:
         )
 
 
+def _reward_units(person, unit, month: datetime.date) -> list:
+    """The granting unit and the units of the person's posts under it that month: a reward is paid on
+    every sheet that covers the person, so each of those must still be open."""
+    last = compute.month_end(month)
+    held = (
+        Post.objects.filter(user=person, unit__path__startswith=unit.path, start_date__lte=last)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=month))
+        .values("unit_id")
+    )
+    return [unit, *Unit.objects.filter(pk__in=held).exclude(pk=unit.pk)]
+
+
+def _lock_and_check_open(units, month: datetime.date) -> None:
+    """Lock the sheets of `month` over each unit (a finalisation takes the same locks first), then refuse
+    when one of them is final."""
+    paths = {path for unit in units for path in Unit.path_prefixes(unit.path)}
+    list(PaySheet.objects.select_for_update().filter(month=month, unit__path__in=paths).order_by("pk"))
+    for unit in units:
+        _check_open(unit, month)
+
+
 def holds_post_under(person, unit, month: datetime.date) -> bool:
     last = compute.month_end(month)
     return (
@@ -329,12 +350,7 @@ def grant_reward(
         raise ValidationError({"case": _("The case did not happen in %(unit)s.") % {"unit": unit.name}})
     with transaction.atomic():
         # Serialises against a finalisation of a covering sheet: its lock is taken first there too.
-        list(
-            PaySheet.objects.select_for_update().filter(
-                month=month, unit__path__in=Unit.path_prefixes(unit.path)
-            )
-        )
-        _check_open(unit, month)
+        _lock_and_check_open(_reward_units(person, unit, month), month)
         reward = InformationReward.objects.create(
             person=person, unit=unit, month=month, amount=amount, reason=reason, case=case, granted_by=by
         )
@@ -349,12 +365,7 @@ def withdraw_reward(*, by, reward: InformationReward, now=None) -> InformationRe
         _require_keeper(by, reward.unit)
         if reward.withdrawn_at is not None:
             raise ValidationError({"reward": _("This reward was already withdrawn.")})
-        list(
-            PaySheet.objects.select_for_update().filter(
-                month=reward.month, unit__path__in=Unit.path_prefixes(reward.unit.path)
-            )
-        )
-        _check_open(reward.unit, reward.month)
+        _lock_and_check_open(_reward_units(reward.person, reward.unit, reward.month), reward.month)
         before = snapshot(reward, ["withdrawn_at", "withdrawn_by"])
         reward.withdrawn_at = now or timezone.now()
         reward.withdrawn_by = by

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -188,16 +188,20 @@ def book_pdf(request, number):
     if context["book"] is not None:
         entries = _entries(PointEntry.objects.filter(book=context["book"])).order_by("seq")
         if year is not None:
-            before = (
-                PointEntry.objects.filter(book=context["book"], date__lt=datetime.date(year, 1, 1))
-                .order_by("-seq")
-                .values_list("balance_after", flat=True)
-                .first()
+            # A deed may be recorded up to a month late, so a December deed can be entered after January
+            # ones: the year's book goes by the date of each entry, carrying forward the sum of every
+            # entry dated before it, and shows its own running balance (the number keeps the record order).
+            before = PointEntry.objects.filter(book=context["book"], date__lt=datetime.date(year, 1, 1))
+            opening = before.aggregate(total=Sum("points"))["total"] or 0
+            entries = list(
+                entries.filter(
+                    date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31)
+                ).order_by("date", "seq")
             )
-            opening = before or 0
-            entries = entries.filter(
-                date__gte=datetime.date(year, 1, 1), date__lte=datetime.date(year, 12, 31)
-            )
+            running = opening
+            for entry in entries:
+                running += entry.points
+                entry.running_balance = running
     context.update({"entries": entries, "year": year, "opening": opening, "generated_at": timezone.now()})
     html = render_to_string("points/book_print.html", context, request=request)
     pdf = weasyprint.HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()

@@ -297,3 +297,34 @@ def test_the_sheet_page_does_not_grow_in_queries_with_its_lines(county, login, d
     client = login(county.users.village_a)
     with django_assert_max_num_queries(20):
         assert client.get(reverse("payroll:sheet", args=[sheet.pk])).status_code == 200
+
+
+def test_a_township_reward_is_paid_on_the_village_sheet_or_refused_once_it_is_final(county, sheets, login):
+    """A reward follows the person: a township's reward shows on the village sheet too, and once the
+    village's month is final, the township cannot add one to it any more (it goes to a later month)."""
+    from django.core.exceptions import ValidationError
+
+    u = county.users
+    with pytest.raises(ValidationError) as excinfo:
+        services.grant_reward(
+            by=u.township_a,
+            person=u.grid_worker,
+            unit=county.town_a,
+            month=D(2026, 3, 1),
+            amount="500",
+            reason="重要线索",
+        )
+    assert "month" in excinfo.value.message_dict and "甲一村" in excinfo.value.message_dict["month"][0]
+    reward = services.grant_reward(
+        by=u.township_a,
+        person=u.grid_worker,
+        unit=county.town_a,
+        month=D(2026, 4, 1),
+        amount="500",
+        reason="重要线索",
+        today=D(2026, 4, 20),
+    )
+    april = services.compute_sheet(by=u.village_a, unit=county.village_a, month=D(2026, 4, 1))
+    line = april.lines.get(person=u.grid_worker)
+    assert line.rewards == Decimal("500.00")
+    assert reward.amount == Decimal("500.00")

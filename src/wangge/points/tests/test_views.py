@@ -372,3 +372,38 @@ def test_withdrawing_a_selected_household_returns_to_the_selection(stocked, logi
     assert response.status_code == 302 and response["Location"] == detail
     assert 'data-withdrawn="yes"' in client.get(detail).content.decode()
     assert PointBook.objects.get(household=stocked.h.a4).balance == 0
+
+
+def test_the_years_book_carries_forward_by_date_when_a_deed_is_recorded_late(pw, login):
+    """+5 for 2 January, then +5 recorded on 5 January for a deed of 20 December: the 2026 book carries
+    forward 5 (December's) and reads 10 after 2 January, not a carried 10 beside a running 5."""
+    import datetime
+
+    from pypdf import PdfReader
+
+    volunteer = rule("volunteer_service")
+    grid_worker = pw.users.grid_worker
+    services.award_points(
+        by=grid_worker,
+        household=pw.h.a1,
+        rule=volunteer,
+        date=datetime.date(2026, 1, 2),
+        on=datetime.date(2026, 1, 2),
+    )
+    services.award_points(
+        by=grid_worker,
+        household=pw.h.a1,
+        rule=volunteer,
+        date=datetime.date(2025, 12, 20),
+        on=datetime.date(2026, 1, 5),
+    )
+    response = login(grid_worker).get(reverse("points:book_pdf", args=["A1"]) + "?year=2026")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    carried = (
+        text.split("上年结转")[1].split()[0]
+        if "上年结转" in text
+        else text.split("Carried forward")[1].split()[0]
+    )
+    assert carried == "5"
+    row = next(line for line in text.splitlines() if "2026-01-02" in line)
+    assert row.rstrip().endswith("10") or " 10 " in row
