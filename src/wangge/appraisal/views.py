@@ -231,11 +231,31 @@ def _ranking_context(request):
     }
 
 
+RANKING_PAGE_SIZE = 100
+
+
 @login_required
 @require_safe
 def ranking(request):
-    """The month's stored scores under a unit, best first, per level."""
-    return render(request, "appraisal/ranking.html", _ranking_context(request))
+    """The month's stored scores under a unit, best first, per level, a hundred a page (the exports hold
+    every row)."""
+    context = _ranking_context(request)
+    number = request.GET.get("page")
+    pages = [
+        (level, Paginator(rows, RANKING_PAGE_SIZE).get_page(number)) for level, rows in context["groups"]
+    ]
+    params = request.GET.copy()
+    params.pop("page", None)
+    context.update(
+        {
+            "groups": pages,
+            "pager": max(
+                (page for _level, page in pages), key=lambda page: page.paginator.num_pages, default=None
+            ),
+            "query": params.urlencode(),
+        }
+    )
+    return render(request, "appraisal/ranking.html", context)
 
 
 @login_required

@@ -37,7 +37,7 @@ def _not_found(request, message: str):
     return render(request, "cases/public/not_found.html", {"message": message}, status=404)
 
 
-def _throttled(request, throttle_class):
+def throttled(request, throttle_class):
     """None when the request may go on; otherwise the friendly 429 page with Retry-After."""
     throttle = throttle_class()
     if throttle.allow_request(request, None):
@@ -50,7 +50,8 @@ def _throttled(request, throttle_class):
     return response
 
 
-def _current_unit(code: str) -> Unit | None:
+def current_unit(code: str) -> Unit | None:
+    """The current unit of a code in a public URL, or None (the resident pages of cases and ratings)."""
     return Unit.objects.current().select_related("level").filter(code=code).first()
 
 
@@ -58,11 +59,11 @@ def _current_unit(code: str) -> Unit | None:
 @require_http_methods(["GET", "POST"])
 def report(request, code):
     """A resident's report to one unit (its QR code will point here)."""
-    unit = _current_unit(code)
+    unit = current_unit(code)
     if unit is None:
         return _not_found(request, _("There is no unit with this code. Check the link or the QR code."))
     if request.method == "POST":
-        refused = _throttled(request, PublicReportThrottle)
+        refused = throttled(request, PublicReportThrottle)
         if refused:
             return refused
         form = PublicReportForm(request.POST, request.FILES)
@@ -133,7 +134,7 @@ def tracking(request, code):
     canonical = services.normalise_tracking_code(code)
     if canonical and canonical != code and request.method == "GET":
         return redirect("public:tracking", code=canonical)
-    refused = _throttled(request, PublicTrackThrottle)
+    refused = throttled(request, PublicTrackThrottle)
     if refused:
         return refused
     case = Case.objects.select_related("category__parent", "unit").filter(tracking_code=canonical).first()
@@ -180,7 +181,7 @@ def tracking(request, code):
 @require_http_methods(["GET"])
 def board(request, code):
     """公示栏: the village's closed cases published with their public summary, newest first."""
-    village = _current_unit(code)
+    village = current_unit(code)
     if village is None or village.level.rank != VILLAGE_RANK:
         return _not_found(request, _("There is no village or community with this code."))
     published = (

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from wangge.cases.public_views import _current_unit, _throttled
+from wangge.cases.public_views import current_unit, throttled
 from wangge.core.forms import apply_service_errors
 from wangge.units.models import Unit
 
@@ -65,12 +65,12 @@ def rate_provider(request):
     code = (request.GET.get("unit") or "").strip()
     if not code:
         return _pick(request)
-    unit = _current_unit(code)
+    unit = current_unit(code)
     if unit is None:
         return _pick(request, code)
     providers = list(services.providers_serving(unit).select_related("unit"))
     if request.method == "POST":
-        refused = _throttled(request, PublicRatingThrottle)
+        refused = throttled(request, PublicRatingThrottle)
         if refused:
             return refused
         form = ProviderRatingForm(request.POST, providers=providers)

@@ -364,3 +364,17 @@ def test_the_annual_appraisal_shows_the_ordinary_score_of_the_year(scored, login
     leader = round.entries.get(user=scored.users.grid_leader)
     page = login(scored.users.village_a).get(f"/annual/entries/{leader.pk}/").content.decode()
     assert 'data-ordinary-score="33.00"' in page
+
+
+def test_the_ranking_comes_a_page_at_a_time_and_the_exports_hold_every_row(scored, login, monkeypatch):
+    from wangge.appraisal import views
+
+    monkeypatch.setattr(views, "RANKING_PAGE_SIZE", 2)
+    client = login(scored.users.county)
+    params = {"unit": scored.county.county.code, "month": "2026-03", "subject": "worker"}
+    first = client.get("/appraisal/ranking/", params).content.decode()
+    assert first.count("data-rank=") == 2 and 'id="ranking-pager"' in first
+    second = client.get("/appraisal/ranking/", {**params, "page": "2"}).content.decode()
+    assert 'data-rank="3" data-total="33.00" data-name="grid_leader"' in second
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/appraisal/ranking.xlsx", params).content)).active
+    assert sheet.max_row == 1 + 3
