@@ -7,8 +7,6 @@ Texts a spreadsheet would run as a formula get an apostrophe before them (as in 
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import openpyxl
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -115,9 +113,3 @@ def write_report_xlsx(round, entries, figures, out) -> int:
     summary.append([_bold(summary, _("Not rated yet")), figures.unrated])
     workbook.save(out)
     return count
-
-
-def content_disposition(round, extension: str) -> str:
-    """An attachment header with the UTF-8 name (RFC 6266) and an ASCII fallback."""
-    name = f"{round.title}.{extension}"
-    return f"attachment; filename=\"appraisal-{round.year}-{round.pk}.{extension}\"; filename*=UTF-8''{quote(name)}"

@@ -38,9 +38,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wangge.appraisal.services import appraisable_units, may_appraise
 from wangge.core.audit import diff, record_change, record_changes, snapshot
 from wangge.core.models import ChangeAction
-from wangge.core.scope import scope_for
 from wangge.notices.models import NotificationKind
 from wangge.notices.services import notify
 from wangge.people.models import Post, User
@@ -55,9 +55,6 @@ VILLAGE_RANK = 3  # rounds are run at the county (1), a township (2) or a villag
 # post (a department works for the department; a system administrator is no one's colleague).
 NON_STAFF_ROLES = (Role.DEPARTMENT_USER, Role.SYSTEM_ADMIN)
 MAX_TEXT = 5000
-# The notification kind for "you have something to do in the annual appraisal". NotificationKind has no
-# appraisal kind yet (the notices app owns it): "awaiting your check" is the nearest generic one.
-TODO_KIND = NotificationKind.APPRAISAL
 
 
 def excellent_share() -> int:
@@ -85,18 +82,10 @@ def _actor(by):
 # --- permissions ------------------------------------------------------------------------------------------
 
 
-def can_appraise(user, unit: Unit) -> bool:
-    """Whether `user` appraises at `unit`: APPRAISE through a post at the unit or above it."""
-    if user is None or not user.is_authenticated:
-        return False
-    return scope_for(user).grants(Capability.APPRAISE, unit.path)
-
-
 def appraising_units(user):
     """The current county, township and village units where `user` may run a round."""
     return (
-        Unit.objects.current()
-        .granting(user, Capability.APPRAISE)
+        appraisable_units(user)
         .filter(level__rank__lte=VILLAGE_RANK, level__is_grid=False)
         .select_related("level")
         .order_by("path")
@@ -104,7 +93,7 @@ def appraising_units(user):
 
 
 def _require_appraiser(by, round: AppraisalRound) -> None:
-    if not can_appraise(by, round.unit):
+    if not may_appraise(by, round.unit):
         raise PermissionDenied(
             _("Only an appraiser of %(unit)s or of a unit above it may do this.") % {"unit": round.unit.name}
         )
@@ -206,7 +195,7 @@ def open_round(
     another round of that year. The people appraised are asked to write their self-report; in a ballot
     round the staff under the unit are asked to vote."""
     today = today or timezone.localdate()
-    if unit is not None and not can_appraise(by, unit):
+    if unit is not None and not may_appraise(by, unit):
         raise PermissionDenied(_("You do not appraise the staff of %(unit)s.") % {"unit": unit.name})
     if reference_date is None and isinstance(year, int):
         reference_date = min(today, datetime.date(year, 12, 31)) if 2000 <= year <= today.year else today
@@ -275,7 +264,7 @@ def _notify_opened(round: AppraisalRound, people: list[User]) -> None:
     mine = reverse("annual:mine")
     notify(
         people,
-        TODO_KIND,
+        NotificationKind.APPRAISAL,
         _("Annual appraisal %(year)s: write your self-report") % {"year": round.year},
         _("%(title)s has begun. Write your self-report (个人述职) on the appraisal page.")
         % {"title": round.title},
@@ -286,7 +275,7 @@ def _notify_opened(round: AppraisalRound, people: list[User]) -> None:
         voters = [user for user in staff_under(round.unit, timezone.localdate()) if user.pk not in appraised]
         notify(
             voters,
-            TODO_KIND,
+            NotificationKind.APPRAISAL,
             _("Annual appraisal %(year)s: rate your colleagues") % {"year": round.year},
             _("%(title)s has begun. Give your vote on each colleague in the democratic rating (民主测评).")
             % {"title": round.title},
@@ -383,7 +372,7 @@ def add_person(round: AppraisalRound, *, by, user: User) -> AppraisalEntry:
 def _notify_opened_one(round: AppraisalRound, user: User) -> None:
     notify(
         [user],
-        TODO_KIND,
+        NotificationKind.APPRAISAL,
         _("Annual appraisal %(year)s: write your self-report") % {"year": round.year},
         _("%(title)s has begun. Write your self-report (个人述职) on the appraisal page.")
         % {"title": round.title},
@@ -441,7 +430,7 @@ def may_write_self_report(user, entry: AppraisalEntry) -> bool:
     return (
         user is not None
         and user.is_authenticated
-        and (user.pk == entry.user_id or can_appraise(user, entry.round.unit))
+        and (user.pk == entry.user_id or may_appraise(user, entry.round.unit))
     )
 
 
@@ -926,7 +915,7 @@ def award(
                 % {"unit": entry.round.unit.name}
             }
         )
-    if not can_appraise(by, unit):
+    if not may_appraise(by, unit):
         raise PermissionDenied(_("You do not give awards at %(unit)s.") % {"unit": unit.name})
     if by.pk == entry.user_id:
         raise PermissionDenied(_("Nobody gives themself an award."))

@@ -20,6 +20,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -149,7 +150,7 @@ def _detail_context(request, round: AppraisalRound, *, add_form=None) -> dict:
     entries = round.entries.select_related("user", "unit").order_by("unit__path", "user__full_name", "id")
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     figures = services.round_figures(round)
-    editable = not round.is_finalised and figures.rated == 0 and services.can_appraise(user, round.unit)
+    editable = not round.is_finalised and figures.rated == 0 and services.may_appraise(user, round.unit)
     if editable and add_form is None:
         candidates = services.candidates(round)
         add_form = AddPersonForm(candidates=candidates) if candidates else None
@@ -253,7 +254,7 @@ def report_xlsx(request, pk):
     response = HttpResponse(
         out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = exports.content_disposition(round, "xlsx")
+    response["Content-Disposition"] = content_disposition_header(True, f"{round.title}.xlsx")
     return response
 
 
@@ -275,7 +276,7 @@ def report_pdf(request, pk):
     )
     pdf = weasyprint.HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = exports.content_disposition(round, "pdf")
+    response["Content-Disposition"] = content_disposition_header(True, f"{round.title}.pdf")
     return response
 
 
@@ -304,7 +305,7 @@ def _load_entry(request, pk) -> AppraisalEntry:
 def _load_entry_for_appraiser(request, pk) -> AppraisalEntry:
     _require_appraiser(request)
     entry = _load_entry(request, pk)
-    if not services.can_appraise(request.user, entry.round.unit):
+    if not services.may_appraise(request.user, entry.round.unit):
         raise PermissionDenied(
             _("Only an appraiser of %(unit)s or of a unit above it may do this.")
             % {"unit": entry.round.unit.name}
@@ -380,7 +381,7 @@ def _entry_context(request, entry: AppraisalEntry, **bound) -> dict:
 @require_safe
 def entry_detail(request, pk):
     entry = _load_entry(request, pk)
-    if not services.can_appraise(request.user, entry.round.unit):
+    if not services.may_appraise(request.user, entry.round.unit):
         return redirect("annual:mine")  # visible but not appraised by this user: it is their own entry
     return _render(request, "annual/entry.html", _entry_context(request, entry))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from urllib.parse import quote
 
 import openpyxl
 from django.utils.translation import gettext as _
@@ -66,9 +65,3 @@ def write_ranking_xlsx(context: dict, out) -> int:
 
 def file_name(context: dict, extension: str) -> str:
     return f"{_('Monthly ranking')}-{context['unit'].name}-{context['subject_label']}-{context['month']:%Y%m}.{extension}"
-
-
-def content_disposition(name: str) -> str:
-    """An attachment header with the UTF-8 name (RFC 6266) and an ASCII fallback."""
-    extension = name.rsplit(".", 1)[-1]
-    return f"attachment; filename=\"ranking.{extension}\"; filename*=UTF-8''{quote(name)}"

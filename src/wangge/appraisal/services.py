@@ -41,7 +41,10 @@ ONE_DAY = datetime.timedelta(days=1)
 
 
 def may_appraise(user, unit: Unit) -> bool:
-    return user.is_authenticated and scope_for(user).grants(Capability.APPRAISE, unit.path)
+    """APPRAISE through a post at `unit` or above it."""
+    return (
+        user is not None and user.is_authenticated and scope_for(user).grants(Capability.APPRAISE, unit.path)
+    )
 
 
 def appraisable_units(user):

@@ -19,10 +19,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from wangge.people.roles import GRID_ROLES, Capability
+from wangge.ratings import services as ratings_services
 from wangge.units.models import Unit
 
 from . import exports, services
@@ -67,8 +69,6 @@ def index(request):
     scope = user.scope
     if scope.is_empty:
         raise PermissionDenied
-    from wangge.ratings.views import ratings_nav
-
     today = timezone.localdate()
     units = list(services.appraisable_units(user).select_related("level").order_by("path")[:20])
     return render(
@@ -79,7 +79,7 @@ def index(request):
             "has_grid_post": bool(scope.roles & GRID_ROLES),
             "last_month": services.month_start(today.replace(day=1) - datetime.timedelta(days=1)),
             "can_appraise": bool(units),
-            "ratings": ratings_nav(user),
+            "ratings": ratings_services.ratings_nav(user),
             "can_award_points": user.has_capability(Capability.AWARD_POINTS),
             "keeps_points_shop": user.has_capability(Capability.MANAGE_POINTS_SHOP),
         },
@@ -267,7 +267,7 @@ def ranking_xlsx(request):
     response = HttpResponse(
         out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = exports.content_disposition(exports.file_name(context, "xlsx"))
+    response["Content-Disposition"] = content_disposition_header(True, exports.file_name(context, "xlsx"))
     return response
 
 
@@ -281,7 +281,7 @@ def ranking_pdf(request):
     html = render_to_string("appraisal/ranking_print.html", context, request=request)
     pdf = weasyprint.HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = exports.content_disposition(exports.file_name(context, "pdf"))
+    response["Content-Disposition"] = content_disposition_header(True, exports.file_name(context, "pdf"))
     return response
 
 

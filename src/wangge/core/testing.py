@@ -17,7 +17,10 @@ Users, one per role, plus `outsider` who holds no post. Every demo and test pass
 from __future__ import annotations
 
 import datetime
+import threading
 from types import SimpleNamespace
+
+from django.db import connection
 
 from wangge.ledger.models import Household
 from wangge.people.models import Department, Post, User
@@ -114,3 +117,26 @@ def _bounds(geometry: dict) -> tuple[float, float, float, float]:
     xs = [p[0] for p in geometry["coordinates"][0]]
     ys = [p[1] for p in geometry["coordinates"][0]]
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def run_together(*calls) -> tuple[list, list]:
+    """Run each call in its own thread, all released at once by a barrier (a race between requests, for
+    the PostgreSQL concurrency tests); returns (results, exceptions). Each thread closes its connection."""
+    barrier = threading.Barrier(len(calls), timeout=30)
+    results, errors = [], []
+
+    def run(call):
+        try:
+            barrier.wait()
+            results.append(call())
+        except BaseException as exc:  # collected for the test's assertions
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors

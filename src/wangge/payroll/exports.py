@@ -7,8 +7,6 @@ run as a formula get an apostrophe before them (as in the ledger exports).
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import openpyxl
 from django.utils.translation import gettext as _
 from openpyxl.cell import WriteOnlyCell
@@ -118,8 +116,3 @@ def write_sheet_xlsx(pay_sheet, lines, out) -> int:
 
 def file_name(sheet, extension: str) -> str:
     return f"{_('Payroll')}-{sheet.unit.name}-{sheet.month:%Y%m}.{extension}"
-
-
-def content_disposition(name: str, extension: str) -> str:
-    """An attachment header with the UTF-8 name (RFC 6266) and an ASCII fallback."""
-    return f"attachment; filename=\"payroll.{extension}\"; filename*=UTF-8''{quote(name)}"

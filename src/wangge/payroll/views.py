@@ -22,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -247,7 +248,7 @@ def export_xlsx(request, pk):
     response = HttpResponse(
         out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    response["Content-Disposition"] = exports.content_disposition(exports.file_name(sheet, "xlsx"), "xlsx")
+    response["Content-Disposition"] = content_disposition_header(True, exports.file_name(sheet, "xlsx"))
     return response
 
 
@@ -269,7 +270,7 @@ def export_pdf(request, pk):
     )
     pdf = weasyprint.HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = exports.content_disposition(exports.file_name(sheet, "pdf"), "pdf")
+    response["Content-Disposition"] = content_disposition_header(True, exports.file_name(sheet, "pdf"))
     return response
 
 

@@ -5,7 +5,6 @@ apostrophe before a leading = + - @ so no spreadsheet runs them as formulas (as 
 from __future__ import annotations
 
 import datetime
-from urllib.parse import quote
 
 import openpyxl
 from django.utils.translation import gettext as _
@@ -64,8 +63,3 @@ def write_results_xlsx(rows, out, *, title: str, period: str, providers: bool = 
 
 def file_name(stem: str, start: datetime.date, end: datetime.date) -> str:
     return f"{stem}-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
-
-
-def content_disposition(name: str, fallback: str) -> str:
-    """An attachment header with the UTF-8 name (RFC 6266) and an ASCII fallback."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"

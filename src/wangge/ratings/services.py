@@ -749,3 +749,16 @@ def own_department_result(department: Department, start: datetime.date, end: dat
     )
     row = next((r for r in table if r.key == department.pk), None)
     return OwnResult(department, row, sum(1 for r in table if r.rank is not None))
+
+
+def ratings_nav(user) -> dict[str, bool]:
+    """Which rating pages the user may open (the pages' own tabs and the appraisal hub)."""
+    scope = user.scope
+    appraises = scope.is_global or bool(scope.paths_for(Capability.APPRAISE))
+    rates = may_rate(user)
+    return {
+        "rate": rates,
+        "given": appraises or rates,
+        "results": appraises or bool(scope.department_ids),
+        "providers": appraises,
+    }

@@ -19,7 +19,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -46,21 +46,8 @@ def _require_rater(request) -> None:
         raise PermissionDenied(_("Your posts do not allow rating departments."))
 
 
-def ratings_nav(user) -> dict[str, bool]:
-    """Which rating pages the user may open (for the pages' own tabs and the lead's top navigation)."""
-    scope = user.scope
-    appraises = scope.is_global or bool(scope.paths_for(Capability.APPRAISE))
-    rates = services.may_rate(user)
-    return {
-        "rate": rates,
-        "given": appraises or rates,
-        "results": appraises or bool(scope.department_ids),
-        "providers": appraises,
-    }
-
-
 def _render(request, template: str, context: dict, status: int = 200):
-    context["ratings_nav"] = ratings_nav(request.user)
+    context["ratings_nav"] = services.ratings_nav(request.user)
     return render(request, template, context, status=status)
 
 
@@ -230,16 +217,15 @@ def results_export(request):
         title=_("Department ratings"),
         context=context,
         providers=False,
-        fallback="department-ratings.xlsx",
     )
 
 
-def _xlsx(rows, *, title: str, context: dict, providers: bool, fallback: str) -> HttpResponse:
+def _xlsx(rows, *, title: str, context: dict, providers: bool) -> HttpResponse:
     out = io.BytesIO()
     exports.write_results_xlsx(rows, out, title=title, period=context["label"], providers=providers)
     response = HttpResponse(out.getvalue(), content_type=exports.XLSX)
     name = exports.file_name(title, context["start"], context["end"])
-    response["Content-Disposition"] = exports.content_disposition(name, fallback)
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response
 
 
@@ -285,7 +271,6 @@ def provider_results_export(request):
         title=_("Provider ratings"),
         context=context,
         providers=True,
-        fallback="provider-ratings.xlsx",
     )
 
 

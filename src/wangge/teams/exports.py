@@ -7,7 +7,6 @@ spreadsheet would run as a formula get an apostrophe before them (as in the ledg
 from __future__ import annotations
 
 import datetime
-from urllib.parse import quote
 
 import openpyxl
 from django.utils.translation import gettext as _
@@ -98,8 +97,3 @@ def write_ledger_xlsx(posts, out, *, year: int) -> int:
 
 def file_name(unit, today: datetime.date) -> str:
     return f"{_('Staff ledger')}-{unit.name}-{today:%Y%m%d}.xlsx"
-
-
-def content_disposition(name: str) -> str:
-    """An attachment header with the UTF-8 name (RFC 6266) and an ASCII fallback."""
-    return f"attachment; filename=\"staff-ledger.xlsx\"; filename*=UTF-8''{quote(name)}"

@@ -19,6 +19,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -241,7 +242,7 @@ def staff_ledger_export(request):
         out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     name = exports.file_name(unit, today)
-    response["Content-Disposition"] = exports.content_disposition(name)
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response
 
 

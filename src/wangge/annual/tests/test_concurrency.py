@@ -2,8 +2,6 @@
 wins, the other is refused with the cap's message (the round's row is locked while rating). Also two
 voters' ballots on one colleague both count. PostgreSQL only: SQLite serialises writers anyway."""
 
-import threading
-
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -11,7 +9,7 @@ from django.db import connection
 from wangge.annual import services
 from wangge.annual.choices import Rating, Voting
 from wangge.annual.models import AppraisalEntry
-from wangge.core.testing import make_user
+from wangge.core.testing import make_user, run_together
 from wangge.people.roles import Role
 
 from .conftest import entry_of, fresh, grid_staff, open_village_round, ready
@@ -23,27 +21,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.usefixtures("restore_migrated_rows"),
 ]
-
-
-def run_together(*calls):
-    barrier = threading.Barrier(len(calls), timeout=30)
-    results, errors = [], []
-
-    def run(call):
-        try:
-            barrier.wait()
-            results.append(call())
-        except BaseException as exc:  # collected for the assertions
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 def test_two_appraisers_rating_the_last_excellent_place_at_once_one_wins(county, today):

@@ -13,7 +13,7 @@ from wangge.annual.models import AppraisalEntry, AppraisalRound, Award, Ballot
 from wangge.core.audit import history_for
 from wangge.core.models import ChangeAction
 from wangge.core.testing import make_user
-from wangge.notices.models import Notification
+from wangge.notices.models import Notification, NotificationKind
 from wangge.people.models import Post
 from wangge.people.roles import Role
 from wangge.teams.choices import FlagKind
@@ -70,7 +70,7 @@ def test_the_people_are_asked_to_report_and_the_staff_to_vote(county, today):
     assert set(asked.values_list("recipient__username", flat=True)) == {"grid_leader", "grid_worker"}
     voters = Notification.objects.filter(url="/annual/ballot/")
     assert set(voters.values_list("recipient__username", flat=True)) == {"village_a"}
-    assert {n.kind for n in Notification.objects.all()} == {services.TODO_KIND}
+    assert {n.kind for n in Notification.objects.all()} == {NotificationKind.APPRAISAL}
     assert not Notification.objects.filter(recipient=users.village_b).exists()
 
 

@@ -2,7 +2,6 @@
 each, and the weekly list of grids that have not met, across an ISO week boundary."""
 
 import datetime
-import threading
 import uuid
 
 import pytest
@@ -14,7 +13,7 @@ from wangge.cases.choices import CaseState, Source
 from wangge.cases.models import Case
 from wangge.core.audit import history_for
 from wangge.core.models import ChangeAction
-from wangge.core.testing import make_user
+from wangge.core.testing import make_user, run_together
 from wangge.meetings import services
 from wangge.meetings.choices import MeetingKind, ResolutionStatus
 from wangge.meetings.models import Meeting, Resolution
@@ -344,25 +343,10 @@ def test_a_resolution_names_a_unit_below_and_a_department_serving_the_meeting(wo
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.usefixtures("restore_migrated_rows")
 def test_two_concurrent_spawns_make_one_case(world, town_resolution):
-    barrier = threading.Barrier(2, timeout=30)
-    results, errors = [], []
-
     def spawn():
-        try:
-            barrier.wait()
-            results.append(
-                services.spawn_case(Resolution.objects.get(pk=town_resolution.pk), by=world.users.township_a)
-            )
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+        return services.spawn_case(Resolution.objects.get(pk=town_resolution.pk), by=world.users.township_a)
 
-    threads = [threading.Thread(target=spawn) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = run_together(spawn, spawn)
     assert not errors, errors
     assert sorted(created for _case, created in results) == [False, True]
     assert Case.objects.count() == 1

@@ -1,13 +1,13 @@
 """Concurrent payroll writes on PostgreSQL: two computations of one new sheet make one sheet; a reward granted
 while the sheet over it is finalised is either paid by the frozen sheet or refused — never lost."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from wangge.core.testing import run_together
 from wangge.payroll import services
 from wangge.payroll.models import InformationReward, PayLine, PaySheet
 
@@ -20,27 +20,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.usefixtures("restore_migrated_rows"),
 ]
-
-
-def run_together(*calls):
-    barrier = threading.Barrier(len(calls), timeout=30)
-    results, errors = [], []
-
-    def run(call):
-        try:
-            barrier.wait()
-            results.append(call())
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 def test_two_concurrent_computations_make_one_sheet(county):

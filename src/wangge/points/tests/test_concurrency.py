@@ -2,13 +2,13 @@
 conditional UPDATEs, so neither goes below zero — when the balance (or the stock) covers one, one wins and
 the other is refused naming the balance (or the stock)."""
 
-import threading
 import uuid
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from wangge.core.testing import run_together
 from wangge.ledger.models import Household
 from wangge.people.models import User
 from wangge.points import services
@@ -26,27 +26,10 @@ pytestmark = [
 
 
 def race(*calls):
-    """Run the calls in threads released together; returns (results, validation errors, other errors)."""
-    barrier = threading.Barrier(len(calls), timeout=30)
-    results, refused, errors = [], [], []
-
-    def run(call):
-        try:
-            barrier.wait()
-            results.append(call())
-        except ValidationError as error:
-            refused.append(error)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, refused, errors
+    """(results, validation errors, other errors) of the calls run together."""
+    results, errors = run_together(*calls)
+    refused = [error for error in errors if isinstance(error, ValidationError)]
+    return results, refused, [error for error in errors if not isinstance(error, ValidationError)]
 
 
 def fresh(model, pk):

@@ -1,11 +1,11 @@
 """Two submissions at once (a double tap, a retry racing the original) make one rating (PostgreSQL)."""
 
-import threading
 import uuid
 
 import pytest
 from django.db import connection
 
+from wangge.core.testing import run_together
 from wangge.ratings import services
 from wangge.ratings.choices import ProviderKind
 from wangge.ratings.models import DepartmentRating, ResidentRating, ServiceProvider
@@ -21,27 +21,6 @@ pytestmark = [
 ]
 
 
-def race(work) -> tuple[list, list]:
-    barrier = threading.Barrier(2, timeout=30)
-    results, errors = [], []
-
-    def run(index):
-        try:
-            barrier.wait()
-            results.append(work(index))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
-
-
 def test_two_concurrent_first_ratings_by_one_rater_make_one(world):
     case = finished_case(world)
 
@@ -55,7 +34,7 @@ def test_two_concurrent_first_ratings_by_one_rater_make_one(world):
             attitude=4,
         )
 
-    results, errors = race(rate)
+    results, errors = run_together(lambda: rate(0), lambda: rate(1))
     assert not errors, errors
     assert sorted(created for _rating, created in results) == [False, True]
     assert DepartmentRating.objects.count() == 1
@@ -77,7 +56,7 @@ def test_a_residents_submission_sent_twice_at_once_is_kept_once(world):
             client_uuid=key,
         )
 
-    results, errors = race(rate)
+    results, errors = run_together(lambda: rate(0), lambda: rate(1))
     assert not errors, errors
     assert sorted(created for _rating, created in results) == [False, True]
     assert ResidentRating.objects.count() == 1
