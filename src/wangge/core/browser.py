@@ -213,13 +213,26 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], timeout: 
     """Wait until ``condition(driver)`` is truthy and return it (Selenium's WebDriverWait).
 
     An element of the page being left goes stale while the next one loads: that is "not yet", like a
-    missing element, not a failure.
+    missing element, not a failure. Chromium sometimes reports such an element not as stale but as an
+    inspector error ("Node with given id does not belong to the document"): the same "not yet".
     """
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.support.wait import WebDriverWait
 
+    def settled(d):
+        try:
+            return condition(d)
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return False
+            raise
+
     ignored = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(settled)
 
 
 def console_errors(driver: WebDriver) -> list[str]:
