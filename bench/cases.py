@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .measure import Run, last_json, run_measured
 
-TOPUP_VERSION = 1  # bump when the light generator below changes what it writes
+TOPUP_VERSION = 2  # bump when the light generator below changes what it writes
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "var" / "bench"
 WANGGE = [sys.executable, "-m", "wangge"]
@@ -365,6 +365,8 @@ class LightCases:
             "held_from_state": "",
             "resolved_level": "",
             "resolved_in_place": False,
+            "mediation_outcome": "",
+            "petition_channel": "",
             "result": "",
             "urge_level": "",
             "rating": "",
@@ -407,7 +409,17 @@ class LightCases:
 
     def history(self, count: int):
         """Finds registered at once and handled in place over the nine years before the demo's year."""
-        from wangge.cases.choices import ActionKind, CaseState, HandlerLevel, RejectReason, Source, Stage
+        from wangge.cases.choices import (
+            ActionKind,
+            CaseState,
+            HandlerLevel,
+            PetitionChannel,
+            RejectReason,
+            Source,
+            Stage,
+            StatisticsGroup,
+        )
+        from wangge.demo.cases import mediation_outcome_of
 
         rnd, world = self.rnd, self.world
         end = self.today - timedelta(days=366)
@@ -483,6 +495,10 @@ class LightCases:
                 version=3,
                 updated_at=done,
             )
+            # A dispute records its mediation's outcome, a petition the channel (a worker's find: in person).
+            outcome = mediation_outcome_of(category, rnd.random())
+            channel = PetitionChannel.VISIT if category.group == StatisticsGroup.PETITION else ""
+            row.update(mediation_outcome=outcome, petition_channel=channel)
             steps = [
                 self.step(ActionKind.REPORT, when, worker, "", "reported", data={"source": "patrol"}),
                 self.step(
@@ -491,9 +507,18 @@ class LightCases:
                     worker,
                     "reported",
                     "registered",
-                    data={"number": number, "category": category.code},
+                    data={"number": number, "category": category.code}
+                    | ({"petition_channel": channel} if channel else {}),
                 ),
-                self.step(ActionKind.HANDLE_IN_PLACE, done, worker, "registered", "closed", result),
+                self.step(
+                    ActionKind.HANDLE_IN_PLACE,
+                    done,
+                    worker,
+                    "registered",
+                    "closed",
+                    result,
+                    {"mediation_outcome": outcome} if outcome else None,
+                ),
             ]
             yield row, steps, None
 

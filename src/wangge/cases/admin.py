@@ -20,9 +20,10 @@ class CategoryAdmin(ConfigurationAdmin):
         "default_level",
         "default_department",
         "default_severity",
+        "statistics_group",
         "is_active",
     ]
-    list_filter = ["default_level", "is_active", "parent"]
+    list_filter = ["default_level", "statistics_group", "is_active", "parent"]
     search_fields = ["code", "name"]
     inlines = [TimeLimitInline]
 

@@ -126,6 +126,7 @@ def _register(pk, user, d):
         by=user,
         category=d.get("category"),
         severity=d.get("severity"),
+        petition_channel=d.get("petition_channel", ""),
         note=d["note"],
         expected_version=_version(d),
     )
@@ -147,10 +148,17 @@ def _reject(pk, user, d):
     )
 
 
+def _result(d) -> dict:
+    return {
+        "result": d["result"],
+        "mediation_outcome": d.get("mediation_outcome", ""),
+        "photos": s.PhotosSerializer.photos_of(d),
+        "expected_version": _version(d),
+    }
+
+
 def _handle_in_place(pk, user, d):
-    services.handle_in_place(
-        pk, by=user, result=d["result"], photos=s.PhotosSerializer.photos_of(d), expected_version=_version(d)
-    )
+    services.handle_in_place(pk, by=user, **_result(d))
 
 
 def _escalate(pk, user, d):
@@ -204,9 +212,7 @@ def _report_back(pk, user, d):
 
 
 def _submit(pk, user, d):
-    services.submit(
-        pk, by=user, result=d["result"], photos=s.PhotosSerializer.photos_of(d), expected_version=_version(d)
-    )
+    services.submit(pk, by=user, **_result(d))
 
 
 def _check(pk, user, d):
@@ -437,6 +443,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 households=households,
                 photos=s.PhotosSerializer.photos_of(data),
                 register_now=data["register_now"],
+                petition_channel=data.get("petition_channel", ""),
             )
         return self.detail_response(case.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

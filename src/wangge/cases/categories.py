@@ -30,6 +30,13 @@ def _limit_rows(TimeLimit, category, limits):
     ]
 
 
+def _group(Category, item: dict) -> dict:
+    # The migration that loads the first categories runs before the one that adds their groups.
+    if any(field.name == "statistics_group" for field in Category._meta.get_fields()):
+        return {"statistics_group": item.get("statistics_group", "")}
+    return {}
+
+
 def load_categories(Category, TimeLimit, data: dict) -> dict[str, int]:
     """Create the categories and limits the data has and the database lacks; returns what was added."""
     added = {"categories": 0, "time_limits": 0}
@@ -43,7 +50,10 @@ def load_categories(Category, TimeLimit, data: dict) -> dict[str, int]:
             parent = Category.objects.get(code=top["code"])
         else:
             parent = Category.objects.create(
-                code=top["code"], name=top["name"], description=top.get("description", "")
+                code=top["code"],
+                name=top["name"],
+                description=top.get("description", ""),
+                **_group(Category, top),
             )
             added["categories"] += 1
         for item in top.get("children", []):
@@ -60,9 +70,20 @@ def load_categories(Category, TimeLimit, data: dict) -> dict[str, int]:
                 default_department=item.get("default_department", ""),
                 default_severity=item.get("severity", "general"),
                 handling_steps=item.get("handling_steps", []),
+                **_group(Category, item),
             )
             added["categories"] += 1
             rows = _limit_rows(TimeLimit, child, item.get("time_limits", []))
             TimeLimit.objects.bulk_create(rows)
             added["time_limits"] += len(rows)
     return added
+
+
+def statistics_groups(data: dict) -> dict[str, str]:
+    """{category code: statistics group} for every category the data puts in a group."""
+    groups = {}
+    for top in data["categories"]:
+        for item in [top, *top.get("children", [])]:
+            if item.get("statistics_group"):
+                groups[item["code"]] = item["statistics_group"]
+    return groups

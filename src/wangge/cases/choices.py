@@ -52,6 +52,42 @@ class Severity(models.TextChoices):
     GRAVE = "grave", _("Grave")
 
 
+class StatisticsGroup(models.TextChoices):
+    """Categories whose cases the dispute and petition KPIs count (CASE-13, CASE-14); set on the category."""
+
+    DISPUTE = "dispute", _("Disputes (矛盾纠纷)")
+    PETITION = "petition", _("Petitions (信访)")
+
+
+class MediationOutcome(models.TextChoices):
+    """调解结果 of a dispute case, recorded with its handling result (CASE-13)."""
+
+    SUCCEEDED = "succeeded", _("Mediation succeeded")
+    FAILED = "failed", _("Mediation failed")
+
+
+class PetitionChannel(models.TextChoices):
+    """信访形式: how a petition reached us; 网上信访 is the channel the ≥60% target counts (CASE-14)."""
+
+    ONLINE = "online", _("Online petition")
+    LETTER = "letter", _("Letter")
+    VISIT = "visit", _("In person")
+    PHONE = "phone", _("By phone")
+
+
+# The channel a petition came by when its source says it (a report through the public page or a WeChat
+# group is made online, a hotline call by phone, a talk office or a grid worker's visit in person); other
+# sources (assigned from above, a department, a meeting, video) leave it to the registering staff.
+PETITION_CHANNEL_OF_SOURCE = {
+    Source.RESIDENT: PetitionChannel.ONLINE,
+    Source.WECHAT: PetitionChannel.ONLINE,
+    Source.HOTLINE: PetitionChannel.PHONE,
+    Source.TALK_OFFICE: PetitionChannel.VISIT,
+    Source.VISIT: PetitionChannel.VISIT,
+    Source.PATROL: PetitionChannel.VISIT,
+}
+
+
 class HandlerLevel(models.TextChoices):
     """Who handles a case, for time limits and the level-of-resolution statistics (CASE-6)."""
 

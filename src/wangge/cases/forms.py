@@ -16,7 +16,16 @@ from wangge.units.models import Unit
 from wangge.workdays.calendar import end_of_day
 
 from . import services
-from .choices import AttachmentKind, Rating, RejectReason, Severity, UrgeLevel
+from .choices import (
+    AttachmentKind,
+    MediationOutcome,
+    PetitionChannel,
+    Rating,
+    RejectReason,
+    Severity,
+    StatisticsGroup,
+    UrgeLevel,
+)
 from .models import Case, Category
 from .services import Photo
 
@@ -311,6 +320,14 @@ class RegisterForm(ActionForm):
     action = "register"
     category = CategoryField(label=_("Category"))
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    petition_channel = forms.ChoiceField(
+        label=_("Petition channel"),
+        choices=[("", "—"), *PetitionChannel.choices],
+        required=False,
+        help_text=_(
+            "For a petition (信访) only; left empty, it follows from the source where the source tells."
+        ),
+    )
     note = _text(_("Note"), required=False, rows=2)
 
     def __init__(self, *args, **kwargs):
@@ -326,6 +343,7 @@ class RegisterForm(ActionForm):
             self.case,
             category=data["category"],
             severity=data["severity"],
+            petition_channel=data["petition_channel"],
             note=data["note"],
             **self._common(by),
         )
@@ -364,14 +382,34 @@ class RejectForm(ActionForm):
         )
 
 
-class HandleInPlaceForm(PhotoActionForm):
+class ResultForm(PhotoActionForm):
+    """A handling result; a dispute's result also says whether the mediation succeeded (CASE-13)."""
+
+    mediation_outcome = forms.ChoiceField(
+        label=_("Mediation outcome"), choices=MediationOutcome.choices, widget=forms.RadioSelect
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        category = self.case.category
+        if category is None or category.group != StatisticsGroup.DISPUTE:
+            del self.fields["mediation_outcome"]
+
+    def _result(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "result": data["result"],
+            "mediation_outcome": data.get("mediation_outcome", ""),
+            "photos": self.photo_list(),
+        }
+
+
+class HandleInPlaceForm(ResultForm):
     action = "handle_in_place"
     result = _text(_("Result"), help_text=_("What was done; the case is closed at your level."))
 
     def perform(self, *, by):
-        return services.handle_in_place(
-            self.case, result=self.cleaned_data["result"], photos=self.photo_list(), **self._common(by)
-        )
+        return services.handle_in_place(self.case, **self._result(), **self._common(by))
 
 
 class EscalateForm(ActionForm):
@@ -457,14 +495,12 @@ class ReportBackForm(PhotoActionForm):
         )
 
 
-class SubmitForm(PhotoActionForm):
+class SubmitForm(ResultForm):
     action = "submit"
     result = _text(_("Result"), help_text=_("What was done; the dispatching level checks it on site."))
 
     def perform(self, *, by):
-        return services.submit(
-            self.case, result=self.cleaned_data["result"], photos=self.photo_list(), **self._common(by)
-        )
+        return services.submit(self.case, **self._result(), **self._common(by))
 
 
 class CheckForm(PhotoActionForm):

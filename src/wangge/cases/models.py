@@ -30,11 +30,14 @@ from .choices import (
     CaseState,
     ExtensionStatus,
     HandlerLevel,
+    MediationOutcome,
+    PetitionChannel,
     Rating,
     RejectReason,
     Severity,
     Source,
     Stage,
+    StatisticsGroup,
     UrgeLevel,
 )
 
@@ -74,6 +77,16 @@ class Category(models.Model):
         _("default severity"), max_length=16, choices=Severity.choices, default=Severity.GENERAL
     )
     handling_steps = models.JSONField(_("standard handling steps"), default=list, blank=True)
+    statistics_group = models.CharField(
+        _("statistics group"),
+        max_length=16,
+        choices=StatisticsGroup.choices,
+        blank=True,
+        help_text=_(
+            "Which KPIs count its cases: disputes (mediation, level of resolution) or petitions (online "
+            "share). A subcategory left empty takes its top category's group."
+        ),
+    )
     is_active = models.BooleanField(_("in use"), default=True)
 
     class Meta:
@@ -90,6 +103,13 @@ class Category(models.Model):
     @property
     def is_leaf(self) -> bool:
         return self.parent_id is not None
+
+    @property
+    def group(self) -> str:
+        """The statistics group its cases count in: its own, else its top category's."""
+        if self.statistics_group or self.parent_id is None:
+            return self.statistics_group
+        return self.parent.statistics_group
 
     def clean(self):
         errors = {}
@@ -279,6 +299,12 @@ class Case(ConcurrentTransitionMixin, TimeStampedModel):
         _("resolved at level"), max_length=16, choices=HandlerLevel.choices, blank=True
     )
     resolved_in_place = models.BooleanField(_("resolved in the grid"), default=False)
+    mediation_outcome = models.CharField(
+        _("mediation outcome"), max_length=16, choices=MediationOutcome.choices, blank=True
+    )
+    petition_channel = models.CharField(
+        _("petition channel"), max_length=16, choices=PetitionChannel.choices, blank=True
+    )
     result = models.TextField(_("handling result"), blank=True)
 
     escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)

@@ -23,6 +23,8 @@ from .choices import (
     CaseState,
     ExtensionStatus,
     HandlerLevel,
+    MediationOutcome,
+    PetitionChannel,
     Rating,
     RejectReason,
     Severity,
@@ -84,6 +86,8 @@ HandlerLevelField = vocabulary("HandlerLevelEnum", HandlerLevel.values)
 StageField = vocabulary("CaseStageEnum", Stage.values)
 RejectReasonField = vocabulary("RejectReasonEnum", RejectReason.values)
 RatingField = vocabulary("RatingEnum", Rating.values)
+MediationOutcomeField = vocabulary("MediationOutcomeEnum", MediationOutcome.values)
+PetitionChannelField = vocabulary("PetitionChannelEnum", PetitionChannel.values)
 UrgeLevelField = vocabulary("UrgeLevelEnum", UrgeLevel.values)
 AttachmentKindField = vocabulary("AttachmentKindEnum", AttachmentKind.values)
 AssignmentStatusField = vocabulary("AssignmentStatusEnum", AssignmentStatus.values)
@@ -319,6 +323,10 @@ class CaseDetailSerializer(CaseSerializer):
     resolved_level = HandlerLevelField(choices=HandlerLevel.choices, read_only=True, allow_null=True)
     rejection = serializers.SerializerMethodField()
     rating = RatingField(choices=Rating.choices, read_only=True, allow_null=True)
+    mediation_outcome = MediationOutcomeField(
+        choices=MediationOutcome.choices, read_only=True, allow_blank=True
+    )
+    petition_channel = PetitionChannelField(choices=PetitionChannel.choices, read_only=True, allow_blank=True)
     allowed_actions = serializers.SerializerMethodField()
     assignments = AssignmentSerializer(many=True, read_only=True)
     extensions = ExtensionSerializer(many=True, read_only=True)
@@ -343,6 +351,8 @@ class CaseDetailSerializer(CaseSerializer):
             "resolved_level",
             "resolved_in_place",
             "result",
+            "mediation_outcome",
+            "petition_channel",
             "escalation_count",
             "dispatch_count",
             "return_count",
@@ -520,6 +530,14 @@ class CaseCreateSerializer(PhotosSerializer):
         default=False,
         help_text=_("Register at once when the reporter may (a grid worker's find in their own grid)."),
     )
+    petition_channel = PetitionChannelField(
+        choices=PetitionChannel.choices,
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "With register_now, for a petition (信访) whose source does not tell how it was received."
+        ),
+    )
     households = serializers.ListField(
         child=serializers.CharField(),
         required=False,
@@ -582,6 +600,14 @@ class RegisterSerializer(OptionalNoteSerializer):
         help_text=_("Code of a subcategory; leave out to keep the reported one."),
     )
     severity = SeverityField(choices=Severity.choices, required=False)
+    petition_channel = PetitionChannelField(
+        choices=PetitionChannel.choices,
+        required=False,
+        allow_blank=True,
+        help_text=_(
+            "For a petition (信访): how it was received; left out, it follows from the source where it can."
+        ),
+    )
 
 
 class RejectSerializer(NoteSerializer):
@@ -595,6 +621,12 @@ class RejectSerializer(NoteSerializer):
 
 class ResultSerializer(VersionedSerializer, PhotosSerializer):
     result = serializers.CharField(allow_blank=True)
+    mediation_outcome = MediationOutcomeField(
+        choices=MediationOutcome.choices,
+        required=False,
+        allow_blank=True,
+        help_text=_("Required for a dispute (矛盾纠纷): whether the mediation succeeded."),
+    )
 
 
 class HandleInPlaceSerializer(ResultSerializer):

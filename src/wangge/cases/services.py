@@ -39,6 +39,7 @@ from wangge.workdays.calendar import TimeUnit, add_working_duration, deadline, w
 
 from . import admission, policy
 from .choices import (
+    PETITION_CHANNEL_OF_SOURCE,
     URGE_ORDER,
     ActionKind,
     AssignmentStatus,
@@ -46,11 +47,14 @@ from .choices import (
     CaseState,
     ExtensionStatus,
     HandlerLevel,
+    MediationOutcome,
+    PetitionChannel,
     Rating,
     RejectReason,
     Severity,
     Source,
     Stage,
+    StatisticsGroup,
     UrgeLevel,
 )
 from .models import (
@@ -517,6 +521,7 @@ def report_case(
     photos: Sequence[Photo] = (),
     reporter_name: str = "",
     register_now: bool = False,
+    petition_channel: str = "",
     now: datetime | None = None,
 ) -> tuple[Case, bool]:
     """采集/上报 (CASE-1, CASE-5). Returns (case, created); a repeated client id returns the first case."""
@@ -592,7 +597,7 @@ def report_case(
                 data={"source": source},
             )
             if register_now and is_staff and policy.may(reporter, case, "register"):
-                case = register(case, by=reporter, now=now)
+                case = register(case, by=reporter, petition_channel=petition_channel, now=now)
             else:  # found outside the reporter's own grids, or a report to verify: the grid's staff act
                 notify_case(nearest_staff(where, Capability.HANDLE_CASES), NotificationKind.REPORTED, case)
     except IntegrityError:
@@ -627,6 +632,7 @@ def register(
     by,
     category: Category | None = None,
     severity: str | None = None,
+    petition_channel: str = "",
     note: str = "",
     expected_version=None,
     now=None,
@@ -644,6 +650,7 @@ def register(
             raise ValidationError({"severity": _("Unknown severity “%(value)s”.") % {"value": severity}})
         before = case.state
         case.category = category
+        case.petition_channel = _petition_channel(category, case.source, petition_channel)
         if severity:
             case.severity = severity
         case.register()
@@ -658,9 +665,65 @@ def register(
             before,
             note=note,
             now=now,
-            data={"number": case.number, "category": category.code},
+            data={
+                "number": case.number,
+                "category": category.code,
+                **_nonempty(petition_channel=case.petition_channel),
+            },
         )
     return case
+
+
+def _nonempty(**values) -> dict:
+    return {key: value for key, value in values.items() if value}
+
+
+def _petition_channel(category: Category, source: str, channel: str) -> str:
+    """信访形式 (CASE-14): a petition's channel, given or told by its source; nothing for other cases."""
+    if channel and channel not in PetitionChannel.values:
+        raise ValidationError(
+            {"petition_channel": _("Unknown petition channel “%(value)s”.") % {"value": channel}}
+        )
+    if category.group != StatisticsGroup.PETITION:
+        if channel:
+            raise ValidationError(
+                {
+                    "petition_channel": _(
+                        "Only a petition (信访) records the channel it came by; this category is not one."
+                    )
+                }
+            )
+        return ""
+    channel = channel or PETITION_CHANNEL_OF_SOURCE.get(source, "")
+    if not channel:
+        raise ValidationError(
+            {
+                "petition_channel": _(
+                    "Say how this petition was received (online, letter, in person or by phone): its source "
+                    "“%(source)s” does not tell."
+                )
+                % {"source": Source(source).label}
+            }
+        )
+    return channel
+
+
+def _mediation_outcome(case: Case, outcome: str) -> str:
+    """调解结果 (CASE-13): required with a dispute's result, refused for any other case."""
+    if outcome and outcome not in MediationOutcome.values:
+        raise ValidationError(
+            {"mediation_outcome": _("Unknown mediation outcome “%(value)s”.") % {"value": outcome}}
+        )
+    is_dispute = case.category is not None and case.category.group == StatisticsGroup.DISPUTE
+    if is_dispute and not outcome:
+        raise ValidationError(
+            {"mediation_outcome": _("A dispute's result says whether the mediation succeeded or failed.")}
+        )
+    if outcome and not is_dispute:
+        raise ValidationError(
+            {"mediation_outcome": _("Only a dispute (矛盾纠纷) records a mediation outcome.")}
+        )
+    return outcome
 
 
 def _start_owner_clock(case: Case, now: datetime, keep_kpi: bool = False) -> None:
@@ -721,7 +784,14 @@ def reject(
 
 @_removes_files_on_error
 def handle_in_place(
-    case, *, by, result: str, photos: Sequence[Photo] = (), expected_version=None, now=None
+    case,
+    *,
+    by,
+    result: str,
+    mediation_outcome: str = "",
+    photos: Sequence[Photo] = (),
+    expected_version=None,
+    now=None,
 ) -> Case:
     """小事不出网格: the owning level records the result itself and the case is closed (CASE-6)."""
     result = _require_text(result, "result", _("Result"))
@@ -732,11 +802,21 @@ def handle_in_place(
         before = case.state
         case.handle_in_place()
         case.result = result
+        case.mediation_outcome = _mediation_outcome(case, mediation_outcome)
         case.resolved_level = level_of_unit(case.owner_unit)
         case.resolved_in_place = True
         _close(case, now)
         _save(case)
-        _record(case, ActionKind.HANDLE_IN_PLACE, by, before, note=result, photos=photos, now=now)
+        _record(
+            case,
+            ActionKind.HANDLE_IN_PLACE,
+            by,
+            before,
+            note=result,
+            photos=photos,
+            now=now,
+            data=_nonempty(mediation_outcome=case.mediation_outcome),
+        )
     return case
 
 
@@ -1028,7 +1108,16 @@ def report_back(
 
 
 @_removes_files_on_error
-def submit(case, *, by, result: str, photos: Sequence[Photo] = (), expected_version=None, now=None) -> Case:
+def submit(
+    case,
+    *,
+    by,
+    result: str,
+    mediation_outcome: str = "",
+    photos: Sequence[Photo] = (),
+    expected_version=None,
+    now=None,
+) -> Case:
     """办结: the lead handler submits the result; the check stage's clock starts."""
     result = _require_text(result, "result", _("Result"))
     validate_photos(photos)
@@ -1046,6 +1135,7 @@ def submit(case, *, by, result: str, photos: Sequence[Photo] = (), expected_vers
         before, lead = case.state, case.lead_assignment
         case.submit()
         case.result = result
+        case.mediation_outcome = _mediation_outcome(case, mediation_outcome)
         _lapse_pending_extensions(case, now)
         Assignment.objects.filter(pk=lead.pk).update(
             status=AssignmentStatus.DONE, finished_at=now, report=result
@@ -1066,6 +1156,7 @@ def submit(case, *, by, result: str, photos: Sequence[Photo] = (), expected_vers
             unit=lead.unit,
             department=lead.department,
             now=now,
+            data=_nonempty(mediation_outcome=case.mediation_outcome),
         )
         checkers = unit_staff(case.dispatched_from, Capability.HANDLE_CASES)
         if case.reporter_id:

@@ -79,7 +79,9 @@ def week(world):
     township = users.township_a
 
     c1 = patrol_case(world, now=local(2026, 3, 2, 9), category=disputes)
-    c1 = services.handle_in_place(c1, by=users.grid_worker, result="已调解", now=local(2026, 3, 2, 15))
+    c1 = services.handle_in_place(
+        c1, by=users.grid_worker, result="已调解", mediation_outcome="succeeded", now=local(2026, 3, 2, 15)
+    )
     c1 = services.rate(c1, rating="basically_satisfied", now=local(2026, 3, 2, 18))
 
     c2 = _to_township(world, local(2026, 3, 2, 10))
@@ -132,7 +134,9 @@ def week(world):
     )
 
     c7 = patrol_case(world, now=local(2026, 3, 1, 23, 59), category=disputes)
-    c7 = services.handle_in_place(c7, by=users.grid_worker, result="已调解", now=local(2026, 3, 2, 12))
+    c7 = services.handle_in_place(
+        c7, by=users.grid_worker, result="已调解", mediation_outcome="succeeded", now=local(2026, 3, 2, 12)
+    )
 
     c8 = patrol_case(world, now=END)
 
