@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "wangge.teams",
     "wangge.meetings",
     "wangge.appraisal",
+    "wangge.dashboard",
     "wangge.annual",
     "wangge.ratings",
     "wangge.payroll",
@@ -167,6 +168,9 @@ NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+    ("vendor/markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
+    ("vendor/leaflet-heat", NODE_MODULES / "leaflet.heat" / "dist"),
 ]
 
 SESSION_COOKIE_HTTPONLY = True
@@ -280,7 +284,13 @@ WANGGE_WORKER_SWEEPS = [
     "wangge.cases.sweeps.sweep_due_soon",
     "wangge.ledger.sweeps.discard_stale_uploads",
     "wangge.appraisal.services.score_last_month",
+    "wangge.dashboard.rollup.refresh_rollup",
 ]
+# The command centre's daily rollup (decision 0014): the worker rebuilds the last this many days every
+# this many minutes, and everything once every this many days.
+WANGGE_ROLLUP_WINDOW_DAYS = int(os.environ.get("WANGGE_ROLLUP_WINDOW_DAYS", "92"))
+WANGGE_ROLLUP_INTERVAL_MINUTES = int(os.environ.get("WANGGE_ROLLUP_INTERVAL_MINUTES", "10"))
+WANGGE_ROLLUP_FULL_EVERY_DAYS = int(os.environ.get("WANGGE_ROLLUP_FULL_EVERY_DAYS", "7"))
 # A stage deadline within this many working days shows yellow (临期) and triggers one reminder.
 WANGGE_DUE_SOON_WORKING_DAYS = float(os.environ.get("WANGGE_DUE_SOON_WORKING_DAYS", "1"))
 # A daily work log (民情日志), visit, patrol or publicity record may be written or corrected up to this

@@ -396,25 +396,20 @@ def worker_scorecards(batch: Batch, user_ids=None) -> list[Scorecard]:
     return cards
 
 
-def unit_scorecards(batch: Batch, units: list[Unit]) -> list[Scorecard]:
-    """A scorecard per unit (each under or equal to the batch's root), in the order given."""
-    units = list(units)
-    figures = batch.figures(units) if units else {}
-    deductions = batch.unit_deductions(units)
-    workers = _worker_totals_by_prefix(batch, {len(u.path) for u in units})
+def work_figures(batch: Batch, units: list[Unit]) -> dict[Unit, dict[str, Figure]]:
+    """{unit: the log submission and visit coverage figures} of units under or equal to the batch's root:
+    the field-work part of a unit's scorecard, also shown on the command centre's dashboard."""
+    lengths = {len(u.path) for u in units}
+    workers = _worker_totals_by_prefix(batch, lengths)
     coverage_sums: dict[str, _Coverage] = defaultdict(_Coverage)
     for path, entry in batch.coverage_by_unit.items():
-        for length in {len(u.path) for u in units}:
+        for length in lengths:
             if len(path) >= length:
                 coverage_sums[path[:length]].add(*entry)
-    cards = []
+    found = {}
     for unit in units:
-        subject = _unit_subject(unit)
         written, due = workers.get(unit.path, (0, 0))
-        coverage = coverage_sums.get(unit.path, _Coverage())
-        f = figures[unit]
-        card = Scorecard(subject, unit, batch.start, batch.end)
-        card.figures = {
+        found[unit] = {
             Indicator.LOG_RATE: Figure(
                 Indicator.LOG_RATE,
                 _ratio(written, due),
@@ -422,7 +417,24 @@ def unit_scorecards(batch: Batch, units: list[Unit]) -> list[Scorecard]:
                 due,
                 _link("fieldwork:logs", unit=unit.code, start=batch.start, end=batch.end),
             ),
-            Indicator.VISIT_COVERAGE: _visit_figure(coverage, unit),
+            Indicator.VISIT_COVERAGE: _visit_figure(coverage_sums.get(unit.path, _Coverage()), unit),
+        }
+    return found
+
+
+def unit_scorecards(batch: Batch, units: list[Unit]) -> list[Scorecard]:
+    """A scorecard per unit (each under or equal to the batch's root), in the order given."""
+    units = list(units)
+    figures = batch.figures(units) if units else {}
+    deductions = batch.unit_deductions(units)
+    work = work_figures(batch, units)
+    cards = []
+    for unit in units:
+        subject = _unit_subject(unit)
+        f = figures[unit]
+        card = Scorecard(subject, unit, batch.start, batch.end)
+        card.figures = {
+            **work[unit],
             Indicator.CASES_FOUND: Figure(
                 Indicator.CASES_FOUND,
                 sum(figures[unit].by_source.get(source, 0) for source in FOUND_SOURCES),

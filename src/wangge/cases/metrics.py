@@ -100,7 +100,7 @@ Cost
    figures need the order of the actions, so they are worked out in Python over these rows.
 
 The working-day calendar adds one query per calendar year the process has not cached yet. Working time
-is summed on a cumulative working-day line (`_WorkingClock`), the same measure as `working_days_between`
+is summed on a cumulative working-day line (`WorkingClock`), the same measure as `working_days_between`
 at one lookup per instant. `figures_by_unit` runs queries 1 and 2 once per distinct depth among the units
 (once for the children of one unit), grouping by materialized-path prefix in the database, and queries 3
 and 4 once for all depths, tallying each case's actions into every unit it lies under.
@@ -373,7 +373,7 @@ def _in(moment: datetime | None, start: datetime, end: datetime) -> bool:
     return moment is not None and start <= moment < end
 
 
-class _WorkingClock:
+class WorkingClock:
     """Working time as a position on a line, so that a span costs one subtraction.
 
     The position of an instant is the number of working days from a reference date to its local date,
@@ -553,7 +553,7 @@ def _compute(
     )
     tallies = {key: _ActionTally(start, end, cutoff) for key in keys}
     lengths = [] if buckets is None else list(buckets)
-    clock = _WorkingClock()
+    clock = WorkingClock()
     for case_id, steps in groupby(rows, key=itemgetter(0)):
         if case_id not in facts:
             continue  # it had its first step of the period between the two queries: next time

@@ -73,6 +73,10 @@ class Capability(models.TextChoices):
         "manage_points_shop",
         _("Keep the points rules and the points shop's goods and prices"),
     )
+    VIEW_DASHBOARD = (
+        "view_dashboard",
+        _("Open the command centre's dashboards, maps and monthly reports of one's own unit and below"),
+    )
 
 
 # Roles whose holders see the whole deployment regardless of where their post sits.
@@ -88,6 +92,7 @@ _DESK = {
     Capability.VIEW_LEDGERS,
     Capability.SUPERVISE_CASES,
     Capability.PUBLISH_CASES,
+    Capability.VIEW_DASHBOARD,
 }
 # Who works with named people day to day keeps the ledgers and sees their numbers; the county centre
 # works on aggregates, part-time workers, instructors and liaison cadres on what the grid's staff pass on.
@@ -135,8 +140,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.RATE_DEPARTMENTS,
         }
     ),
-    Role.GRID_LEADER: frozenset({*_GRID_STAFF, *_PERSONAL}),
-    Role.DEPUTY_GRID_LEADER: frozenset({*_GRID_STAFF, *_PERSONAL}),
+    # A grid's leaders follow their grid on the command centre's figures too.
+    Role.GRID_LEADER: frozenset({*_GRID_STAFF, *_PERSONAL, Capability.VIEW_DASHBOARD}),
+    Role.DEPUTY_GRID_LEADER: frozenset({*_GRID_STAFF, *_PERSONAL, Capability.VIEW_DASHBOARD}),
     Role.GRID_WORKER_FULL_TIME: frozenset({*_GRID_STAFF, *_PERSONAL}),
     Role.GRID_WORKER_PART_TIME: frozenset(_GRID_STAFF),
     Role.GRID_INSTRUCTOR: frozenset(

@@ -31,6 +31,7 @@ def test_me_lists_the_callers_posts_capabilities_and_scope(county, api):
             Capability.AWARD_POINTS,
             Capability.MANAGE_POINTS_SHOP,
             Capability.RATE_DEPARTMENTS,
+            Capability.VIEW_DASHBOARD,
         ]
     )
     assert data["scope"] == {"is_global": False, "units": [county.village_a.code]}

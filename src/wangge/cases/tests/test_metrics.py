@@ -422,7 +422,7 @@ def test_stage_times_measure_exactly_what_working_days_between_measures(db):
     import datetime
     import random
 
-    from wangge.cases.metrics import DAY_US, _WorkingClock
+    from wangge.cases.metrics import DAY_US, WorkingClock
     from wangge.workdays.models import WorkdayOverride
 
     WorkdayOverride.objects.create(date=datetime.date(2026, 3, 11), is_workday=False, reason="县庆")
@@ -430,7 +430,7 @@ def test_stage_times_measure_exactly_what_working_days_between_measures(db):
     origin = local(2026, 1, 20)
     moments = [origin + datetime.timedelta(minutes=rng.randrange(300 * 24 * 60)) for _ in range(400)]
     moments += [local(2026, 2, 14, 9), local(2026, 2, 28, 23, 59, 59), local(2026, 3, 11, 12), START, END]
-    clock = _WorkingClock()
+    clock = WorkingClock()
     for _ in range(600):
         start, end = rng.choice(moments), rng.choice(moments)
         assert clock.span(start, end) / DAY_US == calendar.working_days_between(start, end), (start, end)
