@@ -29,13 +29,11 @@ class DueFilter(django_filters.ChoiceFilter):
         if not value:
             return qs
         now = timezone.now()
-        running = qs.filter(state__in=OPEN_STATES, stage_due_at__isnull=False)
         if value == "overdue":
-            return running.filter(stage_due_at__lt=now)
-        soon = due_soon_threshold(now)
+            return qs.overdue(now)
         if value == "due_soon":
-            return running.filter(stage_due_at__gte=now, stage_due_at__lte=soon)
-        return running.filter(stage_due_at__gt=soon)
+            return qs.due_soon(now)
+        return qs.filter(state__in=OPEN_STATES, stage_due_at__gt=due_soon_threshold(now))
 
 
 class CaseFilter(django_filters.FilterSet):

@@ -193,6 +193,16 @@ class CaseQuerySet(ScopedQuerySet):
 
         return self.filter(state__in=OPEN_STATES)
 
+    def overdue(self, now):
+        """Open cases whose stage deadline has passed (超期)."""
+        return self.open().filter(stage_due_at__lt=now)
+
+    def due_soon(self, now):
+        """Open cases whose stage deadline falls within the 临期 span from now (yellow)."""
+        from .services import due_soon_threshold
+
+        return self.open().filter(stage_due_at__gte=now, stage_due_at__lte=due_soon_threshold(now))
+
 
 class Case(ConcurrentTransitionMixin, TimeStampedModel):
     """事件: one problem, from report to verified closure (CASE-1, CASE-2)."""

@@ -41,7 +41,6 @@ from wangge.units.models import Unit
 
 from . import forms, policy, services
 from .choices import (
-    OPEN_STATES,
     ActionKind,
     AssignmentStatus,
     CaseState,
@@ -154,7 +153,7 @@ def queue(request):
     now = timezone.now()
     visible = Case.objects.visible_to(user)
     waiting = visible.filter(owner_unit__in=units, state__in=WAITING_STATES)
-    overdue = visible.filter(state__in=OPEN_STATES, stage_due_at__lt=now)
+    overdue = visible.overdue(now)
     by_deadline = (F("stage_due_at").asc(nulls_last=True), "created_at", "id")
     base = {
         "waiting": waiting.order_by(*by_deadline),

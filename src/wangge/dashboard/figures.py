@@ -72,6 +72,7 @@ from wangge.cases.models import Case, Category
 from wangge.units.models import Unit, UnitKind
 
 from .kpis import CASE_KPI_PARTS, KpiValue, ratio, targets
+from .models import DailyCounts, RollupState
 
 ONE_DAY = datetime.timedelta(days=1)
 DAYS_PLACES = Decimal("0.01")
@@ -236,9 +237,12 @@ class DayTally:
 # A unit's counts over a range: the rollup's days, then live
 
 
+# The rollup keeps administrative units (county, township, village); grids are counted live.
+ROLLED_UP_KIND = UnitKind.DIVISION
+
+
 def is_rolled_up(unit: Unit) -> bool:
-    """The rollup keeps administrative units (county, township, village); grids are counted live."""
-    return unit.kind == UnitKind.DIVISION
+    return unit.kind == ROLLED_UP_KIND
 
 
 def unit_counts(
@@ -250,21 +254,17 @@ def unit_counts(
     use_rollup: bool = True,
 ) -> dict[Unit, Counter]:
     """{unit: Counter of day counts summed over [first_day, last_day]} for each unit, in the order given."""
-    from .rollup import rollup_complete_before
-
     units = list(units)
     if first_day > last_day:
         raise ValueError(f"the range must not end before it starts ({first_day} … {last_day})")
     today = today or timezone.localdate()
     end_day = last_day + ONE_DAY
-    complete_before = rollup_complete_before() if use_rollup else None
+    complete_before = RollupState.complete_before_day() if use_rollup else None
     totals: dict[int, Counter] = {unit.pk: Counter() for unit in units}
 
     rolled = [u for u in units if complete_before is not None and is_rolled_up(u)]
     split = first_day if not rolled else min(max(complete_before, first_day), end_day)
     if rolled and split > first_day:
-        from .models import DailyCounts
-
         rows = DailyCounts.objects.filter(unit__in=rolled, day__gte=first_day, day__lt=split).values_list(
             "unit_id", "counts"
         )
@@ -451,10 +451,11 @@ def unit_figures(
     *,
     today: datetime.date | None = None,
     use_rollup: bool = True,
+    kpi_targets: dict | None = None,
 ) -> dict[Unit, Figures]:
-    """{unit: Figures} over [first_day, last_day] for each unit, with the KPI targets."""
+    """{unit: Figures} over [first_day, last_day] for each unit, with the KPI targets (read if not given)."""
     found = unit_counts(units, first_day, last_day, today=today, use_rollup=use_rollup)
-    kpi_targets = targets()
+    kpi_targets = targets() if kpi_targets is None else kpi_targets
     return {unit: Figures(unit, first_day, last_day, counts, kpi_targets) for unit, counts in found.items()}
 
 

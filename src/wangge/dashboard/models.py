@@ -73,3 +73,8 @@ class RollupState(models.Model):
 
     def __str__(self):
         return f"complete before {self.complete_before}"
+
+    @classmethod
+    def complete_before_day(cls):
+        """Days before this one may be read from the rollup; None when it has never been built."""
+        return cls.objects.filter(pk=1).values_list("complete_before", flat=True).first()

@@ -21,20 +21,15 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from wangge.cases.models import Case
-from wangge.units.models import Unit, UnitKind
+from wangge.units.models import Unit
 
-from .figures import DayTally, case_rows, zone
+from .figures import ROLLED_UP_KIND, DayTally, case_rows, zone
 from .models import DailyCounts, RollupState
 
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = datetime.timedelta(hours=1)
 ONE_DAY = datetime.timedelta(days=1)
-
-
-def rollup_complete_before() -> datetime.date | None:
-    """Days before this one may be read from the rollup; None when it has never been built."""
-    return RollupState.objects.filter(pk=1).values_list("complete_before", flat=True).first()
 
 
 def _state() -> RollupState:
@@ -55,7 +50,7 @@ def rebuild(first_day: datetime.date, end_day: datetime.date, today: datetime.da
     """Recompute the cells of every administrative unit for the days of [first, end); returns the cells
     written. Each month is replaced in its own transaction: readers see it whole, before or after."""
     today = today or timezone.localdate()
-    units = dict(Unit.objects.filter(kind=UnitKind.DIVISION).values_list("path", "pk"))
+    units = dict(Unit.objects.filter(kind=ROLLED_UP_KIND).values_list("path", "pk"))
     lengths = sorted({len(path) for path in units})
     written = 0
     for piece_first, piece_end in _months(first_day, end_day):

@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from django.db.models import Q
 from django.utils import timezone
 
 from wangge.appraisal.indicators import Indicator
 from wangge.appraisal.scorecards import Batch, work_figures
-from wangge.cases.choices import OPEN_STATES, CaseState
 from wangge.cases.models import Case, CaseAction
-from wangge.cases.services import due_soon_threshold
 from wangge.core.scope import scope_for
 from wangge.fieldwork.models import PatrolRecord, Visit, WorkLog
 from wangge.ledger.dossier import Figure as TagFigure
@@ -22,7 +19,7 @@ from wangge.people.models import Post
 from wangge.people.roles import GRID_ROLES, Capability
 from wangge.units.models import Unit
 
-from .figures import Figures, previous_range, unit_figures
+from .figures import Figures, midnight, previous_range, unit_figures
 from .kpis import Kpi, KpiValue, targets
 
 LIST_LIMIT = 20
@@ -48,11 +45,6 @@ def home_unit(user) -> Unit | None:
 def children(unit: Unit, on: datetime.date | None = None) -> list[Unit]:
     """The unit's current children, for the drill-down."""
     return list(unit.children().current(on).select_related("level").order_by("path"))
-
-
-def breadcrumbs(user, unit: Unit) -> list[tuple[Unit, bool]]:
-    """The unit's ancestors and itself, each with whether the user may open its dashboard."""
-    return [(u, may_view(user, u)) for u in [*unit.ancestors(), unit]]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -87,8 +79,7 @@ def staff_activity(unit: Unit, today: datetime.date | None = None) -> StaffActiv
     today = today or timezone.localdate()
     staff = Post.objects.active(today).filter(role__in=GRID_ROLES, unit__path__startswith=unit.path)
     staff_ids = staff.values("user_id")
-    start = datetime.datetime.combine(today, datetime.time.min, tzinfo=timezone.get_current_timezone())
-    end = start + datetime.timedelta(days=1)
+    start, end = midnight(today), midnight(today + datetime.timedelta(days=1))
     active: set[int] = set()
     for queryset, column in (
         (WorkLog.objects.filter(date=today), "author_id"),
@@ -113,35 +104,21 @@ class CaseList:
     cases: list[Case]
 
 
-def _open_cases(unit: Unit):
-    return (
-        Case.objects.filter(unit__path__startswith=unit.path, state__in=OPEN_STATES)
-        .exclude(state=CaseState.ON_HOLD)
-        .select_related("unit", "owner_unit", "category")
-    )
+def _case_list(found, limit: int) -> CaseList:
+    found = found.select_related("unit", "owner_unit", "category").order_by("stage_due_at", "id")
+    return CaseList(found.count(), list(found[:limit]))
 
 
 def overdue_cases(unit: Unit, now=None, limit: int = LIST_LIMIT) -> CaseList:
     """Open cases under the unit whose stage deadline has passed, the longest overdue first."""
-    now = now or timezone.now()
-    found = _open_cases(unit).filter(stage_due_at__lt=now)
-    return CaseList(found.count(), list(found.order_by("stage_due_at", "id")[:limit]))
+    cases = Case.objects.filter(unit__path__startswith=unit.path)
+    return _case_list(cases.overdue(now or timezone.now()), limit)
 
 
 def due_soon_cases(unit: Unit, now=None, limit: int = LIST_LIMIT) -> CaseList:
     """Open cases under the unit whose stage deadline falls within the 临期 span, the soonest first."""
-    now = now or timezone.now()
-    found = _open_cases(unit).filter(Q(stage_due_at__gte=now) & Q(stage_due_at__lt=due_soon_threshold(now)))
-    return CaseList(found.count(), list(found.order_by("stage_due_at", "id")[:limit]))
-
-
-def new_cases(unit: Unit, limit: int = LIST_LIMIT) -> list[Case]:
-    """The latest reports under the unit, for the wall screen's rolling list."""
-    return list(
-        Case.objects.filter(unit__path__startswith=unit.path)
-        .select_related("unit", "category")
-        .order_by("-created_at", "-id")[:limit]
-    )
+    cases = Case.objects.filter(unit__path__startswith=unit.path)
+    return _case_list(cases.due_soon(now or timezone.now()), limit)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -162,7 +139,6 @@ class Dashboard:
     tags: list[TagFigure]
     overdue: CaseList
     due_soon: CaseList
-    extra: dict = field(default_factory=dict)
 
 
 def build_dashboard(user, unit: Unit, first_day, last_day, *, today=None, now=None) -> Dashboard:
@@ -171,9 +147,9 @@ def build_dashboard(user, unit: Unit, first_day, last_day, *, today=None, now=No
     today = today or timezone.localdate(now)
     before_first, before_last = previous_range(first_day, last_day)
     kids = children(unit, today)
-    current = unit_figures([unit, *kids], first_day, last_day, today=today)
-    previous = unit_figures([unit], before_first, before_last, today=today)[unit]
     kpi_targets = targets()
+    current = unit_figures([unit, *kids], first_day, last_day, today=today, kpi_targets=kpi_targets)
+    previous = unit_figures([unit], before_first, before_last, today=today, kpi_targets=kpi_targets)[unit]
     kpis = [*current[unit].kpis, *work_kpis(unit, first_day, last_day, kpi_targets, today=today)]
     previous_kpis = {k.kpi: k for k in previous.kpis}
     return Dashboard(

@@ -946,7 +946,7 @@ class CaseSim:
 
     def register(self, t, by, note=""):
         self._require(CaseState.REPORTED, CaseState.VERIFIED)
-        self._event(t, "register", by, note=note)
+        self._event(t, "register", by, note=note, petition_channel=self.petition_channel)
         self._register(t, by, note)
 
     def _register(self, t, by, note):
@@ -2478,7 +2478,7 @@ class ServiceEngine:
         elif action == "verify":
             services.verify(case, by=by, note=kw["note"], now=now)
         elif action == "register":
-            services.register(case, by=by, note=kw["note"], now=now)
+            services.register(case, by=by, note=kw["note"], petition_channel=kw["petition_channel"], now=now)
         elif action == "reject":
             ref = kw["duplicate_of"]
             original = Case.objects.get(pk=self.pks[ref.key]) if ref else None

@@ -6,7 +6,6 @@ import datetime
 from types import SimpleNamespace
 
 import pytest
-from django.utils import timezone
 
 from wangge.cases import services
 from wangge.cases.choices import Source
@@ -16,15 +15,6 @@ from wangge.cases.testing import local, patrol_case
 MONDAY, FRIDAY = datetime.date(2026, 3, 2), datetime.date(2026, 3, 6)
 TODAY = datetime.date(2026, 3, 9)
 NOW = local(2026, 3, 9, 10)
-
-
-@pytest.fixture
-def frozen_today(monkeypatch):
-    real = timezone.localdate
-    monkeypatch.setattr(
-        timezone, "localdate", lambda value=None, timezone=None: real(value) if value else TODAY
-    )
-    return TODAY
 
 
 @pytest.fixture
