@@ -737,6 +737,10 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
         from wangge.annual.demo import build_annual_demo
 
         annual = build_annual_demo(seed, today)
+        # The command centre reads past days from the rollup: build it over the whole history just made.
+        from wangge.dashboard.rollup import refresh
+
+        rollup_cells = refresh(full=True)
     by_level = dict.fromkeys(LEVEL_KEYS, 0)
     for unit in plan.units():
         by_level[unit.level] += 1
@@ -753,6 +757,7 @@ def build_demo(scale: str, seed: int, stdout=None) -> DemoSummary:
                 ("Pay", payroll),
                 ("Resident points", points),
                 ("Annual appraisal", annual),
+                ("Command centre", {"daily rollup cells": rollup_cells or 0}),
             )
         ]
         for line in summary.lines() + ledger.lines() + history.lines() + teams + field_work.lines():

@@ -317,3 +317,21 @@ def test_a_year_of_field_work_makes_real_due_lists_and_coverage(demo, db):
     assert 70 <= last_quarter.percent < 100
     care = report["yearly_care"].total
     assert care.total > 0 and 0 < care.covered < care.total
+
+
+def test_the_command_centre_rollup_is_built_and_agrees_with_live_counting(demo, db):
+    from django.utils import timezone
+
+    from wangge.dashboard.figures import unit_figures
+    from wangge.dashboard.models import DailyCounts, RollupState
+
+    today = timezone.localdate()
+    assert "daily rollup cells" in demo.output
+    assert RollupState.complete_before_day() == today and DailyCounts.objects.exists()
+    township = next(u for u in demo.units if u.depth == 2)
+    first = today - timezone.timedelta(days=200)
+    rolled = unit_figures([demo.county, township], first, today, today=today)
+    live = unit_figures([demo.county, township], first, today, today=today, use_rollup=False)
+    for unit in (demo.county, township):
+        assert rolled[unit].counts == live[unit].counts
+    assert rolled[demo.county].registered > rolled[township].registered > 0
