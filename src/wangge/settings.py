@@ -285,12 +285,24 @@ WANGGE_WORKER_SWEEPS = [
     "wangge.ledger.sweeps.discard_stale_uploads",
     "wangge.appraisal.services.score_last_month",
     "wangge.dashboard.rollup.refresh_rollup",
+    "wangge.dashboard.reports.issue_monthly_reports",  # after the rollup, so it reads a fresh one
 ]
 # The command centre's daily rollup (decision 0014): the worker rebuilds the last this many days every
 # this many minutes, and everything once every this many days.
 WANGGE_ROLLUP_WINDOW_DAYS = int(os.environ.get("WANGGE_ROLLUP_WINDOW_DAYS", "92"))
 WANGGE_ROLLUP_INTERVAL_MINUTES = int(os.environ.get("WANGGE_ROLLUP_INTERVAL_MINUTES", "10"))
 WANGGE_ROLLUP_FULL_EVERY_DAYS = int(os.environ.get("WANGGE_ROLLUP_FULL_EVERY_DAYS", "7"))
+# The dashboard's map shows at most this many case markers (the newest of the range); a browser clusters
+# a few thousand smoothly.
+WANGGE_DASHBOARD_MAP_POINTS = int(os.environ.get("WANGGE_DASHBOARD_MAP_POINTS", "5000"))
+# The monthly report (通报) lists at most this many overdue cases and this many notable (较大/重大) cases;
+# the worker issues at most this many reports a pass (a county's few hundred take several passes, so the
+# deadline sweeps are never held up).
+WANGGE_REPORT_OVERDUE_LIMIT = int(os.environ.get("WANGGE_REPORT_OVERDUE_LIMIT", "50"))
+WANGGE_REPORT_NOTABLE_LIMIT = int(os.environ.get("WANGGE_REPORT_NOTABLE_LIMIT", "100"))
+WANGGE_REPORT_SWEEP_BATCH = int(os.environ.get("WANGGE_REPORT_SWEEP_BATCH", "50"))
+# The wall screen (大屏) reloads its figures this often, in seconds.
+WANGGE_WALL_REFRESH_SECONDS = int(os.environ.get("WANGGE_WALL_REFRESH_SECONDS", "60"))
 # A stage deadline within this many working days shows yellow (临期) and triggers one reminder.
 WANGGE_DUE_SOON_WORKING_DAYS = float(os.environ.get("WANGGE_DUE_SOON_WORKING_DAYS", "1"))
 # A daily work log (民情日志), visit, patrol or publicity record may be written or corrected up to this

@@ -23,6 +23,7 @@ urlpatterns = [
     path("ratings/", include("wangge.ratings.urls")),
     path("payroll/", include("wangge.payroll.urls")),
     path("points/", include("wangge.points.urls")),
+    path("dashboard/", include("wangge.dashboard.urls")),
     path("field/", include("wangge.cases.field_urls")),
     path("p/", include("wangge.cases.public_urls")),
     path("p/grid/", include("wangge.people.public_urls")),

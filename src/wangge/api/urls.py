@@ -11,6 +11,7 @@ from wangge.cases.api import (
     PublicReportView,
     PublicTrackingView,
 )
+from wangge.dashboard.api import DashboardView
 from wangge.ledger.api import HouseholdViewSet, OrganisationViewSet, PlaceViewSet, ResidentViewSet
 
 from .authentication import ObtainTokenView
@@ -33,6 +34,7 @@ v1_patterns = [
     path("me/", MeView.as_view(), name="me"),
     path("auth/token/", ObtainTokenView.as_view(), name="auth-token"),
     path("categories/", CategoryTreeView.as_view(), name="category-tree"),
+    path("dashboard/<str:code>/", DashboardView.as_view(), name="dashboard"),
     path("notifications/", NotificationListView.as_view(), name="notification-list"),
     path("notifications/read/", NotificationReadView.as_view(), name="notification-read"),
     path("public/units/<str:code>/reports/", PublicReportView.as_view(), name="public-report"),

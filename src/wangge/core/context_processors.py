@@ -19,6 +19,9 @@ def wangge(request):
         "nav_manages_staff": bool(
             user and user.is_authenticated and user.has_capability(Capability.MANAGE_STAFF)
         ),
+        "nav_views_dashboard": bool(
+            user and user.is_authenticated and user.has_capability(Capability.VIEW_DASHBOARD)
+        ),
         "nav_can_view_ledgers": bool(
             user and user.is_authenticated and user.has_capability(Capability.VIEW_LEDGERS)
         ),
