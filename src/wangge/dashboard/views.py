@@ -25,9 +25,10 @@ from wangge.people.roles import Capability
 from wangge.units.models import Unit
 
 from . import services
-from .figures import Figures, midnight, unit_figures
+from .figures import Figures, is_rolled_up, midnight, unit_figures
 from .forms import RangeForm
 from .kpis import KpiValue
+from .models import RollupState
 
 # Grid outlines go to the browser rounded to about a metre: a county's thousands of grids stay light.
 MAP_COORDINATE_PLACES = 5
@@ -205,6 +206,8 @@ def unit_dashboard(request, code: str):
         kpi_cards=[KpiCard(k, previous.get(k.kpi)) for k in dashboard.kpis],
         chart_data=chart_data(dashboard),
         metrics=services.MapMetric.choices,
+        # Decision 0014: say how old the stored days are; a grid is always counted live.
+        rollup=RollupState.objects.filter(pk=1).first() if is_rolled_up(unit) else None,
     )
     return render(request, "dashboard/dashboard.html", context)
 

@@ -210,3 +210,29 @@ def test_without_the_dashboard_right_every_route_is_forbidden(county, login, rou
 def test_anonymous_visitors_are_sent_to_sign_in(county, client, route):
     response = client.get(reverse(route, args=[county.county.code]))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_the_page_says_how_old_the_stored_days_are(week, login):
+    from wangge.dashboard.rollup import refresh
+
+    client = login(week.units.users.county)
+    url = reverse("dashboard:unit", args=[week.county.code])
+    assert b'id="rollup-age"' not in client.get(url, WEEK).content  # nothing stored yet: all counted live
+    refresh(NOW, full=True)
+    response = client.get(url, WEEK)
+    assert b'id="rollup-age"' in response.content and b"2026-03-09 10:00" in response.content
+    assert response.context["dashboard"].figures.registered == 5  # the same figures from the rollup
+    grid = client.get(reverse("dashboard:unit", args=[week.units.cell_a11.code]), WEEK)
+    assert b'id="rollup-age"' not in grid.content  # a grid is always counted live
+
+
+def test_a_grid_leader_opens_a_cell_the_bottom_of_the_tree(week, login):
+    units = week.units
+    client = login(units.users.grid_leader)
+    assert client.get(reverse("dashboard:home")).url == reverse("dashboard:unit", args=[units.grid_a1.code])
+    response = client.get(reverse("dashboard:unit", args=[units.cell_a12.code]), WEEK)
+    assert response.status_code == 200 and response.context["dashboard"].children == []
+    assert 'id="drill-down"' not in response.content.decode()
+    assert [u.code for u in response.context["breadcrumbs"]] == [units.grid_a1.code]
+    grids = client.get(reverse("dashboard:map", args=[units.cell_a12.code]), WEEK).json()["grids"]["features"]
+    assert [f["properties"]["code"] for f in grids] == [units.cell_a12.code]  # a leaf grid shades itself
