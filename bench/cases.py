@@ -307,11 +307,18 @@ def topup(total: int) -> None:
     )
 
 
-def _has_desk(world, unit_id: int) -> bool:
-    try:
-        world.desk(unit_id)
-    except LookupError:
-        return False
+def _has_desks(world, leaf) -> bool:
+    """Whether someone is posted today at the leaf and at every unit above it up to its township: a light
+    case is found at its leaf and may climb to the township."""
+    unit = leaf
+    while unit is not None:
+        try:
+            world.desk(unit.id)
+        except LookupError:
+            return False
+        if unit.id == leaf.township_id:
+            return True
+        unit = world.units.get(unit.parent_id)
     return True
 
 
@@ -332,9 +339,10 @@ class LightCases:
         self.department_categories = [
             c for c in world.categories if c.default_department and c.id in world.calm
         ]
-        # A grid whose worker the annual appraisal dismissed has nobody posted today: no light cases there.
+        # A grid whose worker (or whose grid's leader) the annual appraisal dismissed has nobody posted
+        # today to act on a case: no light cases there.
         self.leaves = [
-            leaf for leaf in world.leaves if world.households.get(leaf.id) and _has_desk(world, leaf.id)
+            leaf for leaf in world.leaves if world.households.get(leaf.id) and _has_desks(world, leaf)
         ]
         self.cumulative = list(itertools.accumulate(len(world.households[leaf.id]) for leaf in self.leaves))
 

@@ -301,6 +301,8 @@ WANGGE_DASHBOARD_MAP_POINTS = int(os.environ.get("WANGGE_DASHBOARD_MAP_POINTS", 
 WANGGE_REPORT_OVERDUE_LIMIT = int(os.environ.get("WANGGE_REPORT_OVERDUE_LIMIT", "50"))
 WANGGE_REPORT_NOTABLE_LIMIT = int(os.environ.get("WANGGE_REPORT_NOTABLE_LIMIT", "100"))
 WANGGE_REPORT_SWEEP_BATCH = int(os.environ.get("WANGGE_REPORT_SWEEP_BATCH", "50"))
+# The longest range a dashboard, its map or the API counts over, in days (ten years).
+WANGGE_DASHBOARD_MAX_DAYS = int(os.environ.get("WANGGE_DASHBOARD_MAX_DAYS", "3660"))
 # The wall screen (大屏) reloads its figures this often, in seconds.
 WANGGE_WALL_REFRESH_SECONDS = int(os.environ.get("WANGGE_WALL_REFRESH_SECONDS", "60"))
 # A stage deadline within this many working days shows yellow (临期) and triggers one reminder.

@@ -26,7 +26,8 @@ On the day a case was closed (结案, a registered case now closed):
   `wangge.cases.metrics.WorkingClock` measures it: weekends and holidays add nothing), and h.<n>, how
   many took n hundredths of a working day (rounded half up): the average is span_us ÷ closed, the median
   the median of these rounded values;
-- disputes_closed, disputes_closed_locally (resolved at grid, village or township level: 乡村两级),
+- disputes_closed, disputes_closed_locally (resolved at grid, village or township level: 乡村两级, and
+  not closed by a failed mediation),
   mediated (a mediation outcome recorded), mediation_succeeded.
 
 On the day a report was not registered (不予立案): rejected.
@@ -45,6 +46,7 @@ Figures that are not case counts (`work_figures`, `staff_activity`, `attention_t
 
 from __future__ import annotations
 
+import calendar
 import datetime
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -203,7 +205,8 @@ class DayTally:
                     names.append("satisfied")
             if is_dispute:
                 names.append("disputes_closed")
-                if level in LOCAL_LEVELS:
+                # 化解 at 乡村两级: closed at grid, village or township level, and not by a failed mediation.
+                if level in LOCAL_LEVELS and outcome != MediationOutcome.FAILED:
                     names.append("disputes_closed_locally")
                 if outcome:
                     names.append("mediated")
@@ -330,6 +333,8 @@ class Figures:
     last_day: datetime.date
     counts: Counter
     targets: dict = field(default_factory=dict, repr=False)
+    # {大类 code: name}, read once for all the units of a `unit_figures` call; None reads them when needed.
+    category_names: dict | None = field(default=None, repr=False)
 
     def n(self, name: str) -> int:
         return self.counts.get(name, 0)
@@ -394,7 +399,7 @@ class Figures:
     def by_category(self) -> list[Part]:
         """The cohort by 大类, largest first, the categories that occur only."""
         codes = {name[9:]: count for name, count in self.counts.items() if name.startswith("category.")}
-        names = _top_category_names()
+        names = self.category_names if self.category_names is not None else _top_category_names()
         parts = [Part(code, names.get(code, code), count) for code, count in codes.items() if count]
         return sorted(parts, key=lambda p: (-p.count, p.key))
 
@@ -456,14 +461,43 @@ def unit_figures(
     """{unit: Figures} over [first_day, last_day] for each unit, with the KPI targets (read if not given)."""
     found = unit_counts(units, first_day, last_day, today=today, use_rollup=use_rollup)
     kpi_targets = targets() if kpi_targets is None else kpi_targets
-    return {unit: Figures(unit, first_day, last_day, counts, kpi_targets) for unit, counts in found.items()}
+    names = _top_category_names()
+    return {
+        unit: Figures(unit, first_day, last_day, counts, kpi_targets, names) for unit, counts in found.items()
+    }
 
 
 def figures(unit: Unit, first_day: datetime.date, last_day: datetime.date, **kwargs) -> Figures:
     return unit_figures([unit], first_day, last_day, **kwargs)[unit]
 
 
+def _shift_months(day: datetime.date, months: int, *, to_month_end: bool = False) -> datetime.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return datetime.date(year, month + 1, last if to_month_end else min(day.day, last))
+
+
+def _calendar_months(first_day: datetime.date, last_day: datetime.date) -> int | None:
+    """How many months back a range that starts on the first of a month is compared: a month (so far)
+    with the month before, a quarter (so far) with the quarter before, a year (so far) with the year
+    before, other whole months with as many months before. None for a range starting on another day."""
+    if first_day.day != 1:
+        return None
+    span = (last_day.year - first_day.year) * 12 + last_day.month - first_day.month + 1
+    for months in (1, 3, 12):
+        if span <= months and (first_day.month - 1) % months == 0:
+            return months
+    return span
+
+
 def previous_range(first_day: datetime.date, last_day: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """The range of the same number of days just before: what a figure is compared with."""
-    length = (last_day - first_day).days + 1
-    return first_day - datetime.timedelta(days=length), first_day - ONE_DAY
+    """What a range is compared with: the same days of the month, quarter or year before for a range
+    starting on the first of a month (October with September, 1–21 November with 1–21 October, the year
+    so far with the same days last year), else the same number of days just before."""
+    months = _calendar_months(first_day, last_day)
+    if months is None:
+        length = (last_day - first_day).days + 1
+        return first_day - datetime.timedelta(days=length), first_day - ONE_DAY
+    month_end = (last_day + ONE_DAY).day == 1
+    return _shift_months(first_day, -months), _shift_months(last_day, -months, to_month_end=month_end)

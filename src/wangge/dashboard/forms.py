@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +38,13 @@ class RangeForm(forms.Form):
             self.add_error("end", _("The range cannot end after today (%(today)s).") % {"today": self.today})
         if start is not None and end is not None and start > end:
             self.add_error("end", _("The range must not end before it starts."))
+        elif (
+            start is not None and end is not None and (end - start).days >= settings.WANGGE_DASHBOARD_MAX_DAYS
+        ):
+            self.add_error(
+                "start",
+                _("A range may cover at most %(days)s days.") % {"days": settings.WANGGE_DASHBOARD_MAX_DAYS},
+            )
         data["start"], data["end"] = start, end
         return data
 

@@ -5,7 +5,7 @@ generated; only the labels of codes (KPIs, states, severities) follow the reader
 from __future__ import annotations
 
 import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import openpyxl
 from django.template.loader import render_to_string
@@ -20,6 +20,7 @@ from wangge.cases.choices import CaseState, Severity
 from wangge.ledger.columns import escape_formula
 
 from .kpis import Kpi
+from .templatetags.dashboard_tags import percent_value
 
 PERCENT_FORMAT = "0.0%"
 DAYS_FORMAT = "0.00"
@@ -59,7 +60,7 @@ def percent(text: str | None) -> str:
     value = fraction(text)
     if value is None:
         return EMPTY
-    return f"{(value * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+    return f"{percent_value(value)}%"
 
 
 def moment(text: str | None) -> datetime.datetime | None:

@@ -75,7 +75,13 @@ def _list(request, unit: Unit, form: ReportMonthForm, *, missing: datetime.date 
         }
         for report in stored
     ]
-    context = {"unit": unit, "rows": rows, "form": form, "missing": missing}
+    context = {
+        "unit": unit,
+        "rows": rows,
+        "form": form,
+        "missing": missing,
+        "may_issue": reports.may_issue(request.user, unit),
+    }
     return render(request, "dashboard/report_list.html", context, status=status)
 
 
@@ -94,6 +100,8 @@ def report_list(request, code: str):
 @require_POST
 def report_generate(request, code: str):
     unit = _unit(request, code)
+    if not reports.may_issue(request.user, unit):
+        raise PermissionDenied
     form = ReportMonthForm(request.POST)
     if form.is_valid():
         month = form.cleaned_data["month"]

@@ -30,9 +30,11 @@ from wangge.appraisal.services import first_working_day
 from wangge.cases.choices import CaseState
 from wangge.cases.metrics import DAY_US, WorkingClock
 from wangge.cases.models import Case
+from wangge.core.scope import scope_for
+from wangge.people.roles import Capability
 from wangge.units.models import Unit, UnitKind
 
-from .figures import MAJOR_SEVERITIES, Figures, midnight, unit_figures
+from .figures import MAJOR_SEVERITIES, Figures, midnight, previous_range, unit_figures
 from .kpis import Kpi, KpiValue, targets
 from .models import MonthlyReport
 from .services import CaseList, children, overdue_cases, work_kpis
@@ -217,7 +219,7 @@ def build_report(unit: Unit, month: datetime.date, *, now: datetime.datetime | N
     now = now or timezone.now()
     today = timezone.localdate(now)
     first, last = month_start(month), month_end(month)
-    before_first, before_last = previous_month(first), first - ONE_DAY
+    before_first, before_last = previous_range(first, last)  # the month before, as on the dashboard
     kpi_targets = targets()
     kids = children(unit, last)
     current = unit_figures([unit, *kids], first, last, today=today, kpi_targets=kpi_targets)
@@ -256,6 +258,13 @@ def build_report(unit: Unit, month: datetime.date, *, now: datetime.datetime | N
 
 # ---------------------------------------------------------------------------------------------------
 # Storing a report
+
+
+def may_issue(user, unit: Unit) -> bool:
+    """Generating a report (again) issues it in the unit's name and replaces the one issued before: the
+    desks that appraise the unit (county command, township and village desks) may; a grid leader, who may
+    read it, may not."""
+    return user.is_authenticated and scope_for(user).grants(Capability.APPRAISE, unit.path)
 
 
 def generate(

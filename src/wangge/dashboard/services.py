@@ -280,7 +280,7 @@ class Dashboard:
     first_day: datetime.date
     last_day: datetime.date
     figures: Figures
-    previous: Figures
+    previous: Figures | None  # None when built without the comparison (the wall screen)
     children: list[Figures]
     kpis: list[KpiValue]
     previous_kpis: dict[str, KpiValue]
@@ -290,18 +290,33 @@ class Dashboard:
     due_soon: CaseList
 
 
-def build_dashboard(user, unit: Unit, first_day, last_day, *, today=None, now=None) -> Dashboard:
-    """Everything the dashboard of `unit` shows over [first_day, last_day], with the period before it."""
+def build_dashboard(
+    user,
+    unit: Unit,
+    first_day,
+    last_day,
+    *,
+    today=None,
+    now=None,
+    compare=True,
+    tags=True,
+    list_limit=LIST_LIMIT,
+) -> Dashboard:
+    """Everything the dashboard of `unit` shows over [first_day, last_day], with the period before it.
+    The wall screen, which refreshes every minute and shows neither, asks for no comparison, no tags
+    and only the totals of the case lists (`list_limit=0`)."""
     now = now or timezone.now()
     today = today or timezone.localdate(now)
-    before_first, before_last = previous_range(first_day, last_day)
     kids = children(unit, today)
     kpi_targets = targets()
     current = unit_figures([unit, *kids], first_day, last_day, today=today, kpi_targets=kpi_targets)
-    previous = unit_figures([unit], before_first, before_last, today=today, kpi_targets=kpi_targets)[unit]
     kpis = [*current[unit].kpis, *work_kpis(unit, first_day, last_day, kpi_targets, today=today)]
-    previous_work = work_kpis(unit, before_first, before_last, kpi_targets, today=today)
-    previous_kpis = {k.kpi: k for k in [*previous.kpis, *previous_work]}
+    previous, previous_kpis = None, {}
+    if compare:
+        before_first, before_last = previous_range(first_day, last_day)
+        previous = unit_figures([unit], before_first, before_last, today=today, kpi_targets=kpi_targets)[unit]
+        previous_work = work_kpis(unit, before_first, before_last, kpi_targets, today=today)
+        previous_kpis = {k.kpi: k for k in [*previous.kpis, *previous_work]}
     return Dashboard(
         unit=unit,
         first_day=first_day,
@@ -312,7 +327,7 @@ def build_dashboard(user, unit: Unit, first_day, last_day, *, today=None, now=No
         kpis=kpis,
         previous_kpis=previous_kpis,
         staff=staff_activity(unit, today),
-        tags=attention_tags(user, unit),
-        overdue=overdue_cases(unit, now),
-        due_soon=due_soon_cases(unit, now),
+        tags=attention_tags(user, unit) if tags else [],
+        overdue=overdue_cases(unit, now, list_limit),
+        due_soon=due_soon_cases(unit, now, list_limit),
     )

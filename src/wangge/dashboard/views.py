@@ -29,6 +29,7 @@ from .figures import Figures, is_rolled_up, midnight, unit_figures
 from .forms import RangeForm
 from .kpis import KpiValue
 from .models import RollupState
+from .templatetags.dashboard_tags import percent_value
 
 # Grid outlines go to the browser rounded to about a metre: a county's thousands of grids stay light.
 MAP_COORDINATE_PLACES = 5
@@ -54,7 +55,7 @@ def _range_query(first_day: datetime.date, last_day: datetime.date) -> str:
 
 
 def _percent(value) -> float | None:
-    return None if value is None else float((Decimal(value) * 100).quantize(Decimal("0.1")))
+    return None if value is None else float(percent_value(value))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -146,6 +147,7 @@ def chart_data(dashboard: services.Dashboard) -> dict:
                 "name": str(k.label),
                 "value": _percent(k.value),
                 "target": _percent(k.target),
+                "meets": k.meets_target,
                 "numerator": float(k.numerator),
                 "denominator": float(k.denominator),
             }
@@ -292,7 +294,9 @@ def _wall_context(user, unit: Unit) -> dict:
     now = timezone.now()
     today = timezone.localdate(now)
     first_day = today.replace(day=1)
-    dashboard = services.build_dashboard(user, unit, first_day, today, today=today, now=now)
+    dashboard = services.build_dashboard(
+        user, unit, first_day, today, today=today, now=now, compare=False, tags=False, list_limit=0
+    )
     today_figures = unit_figures([unit], today, today, today=today)[unit]
     since = midnight(today - datetime.timedelta(days=WALL_NEW_CASES_DAYS - 1))
     return {

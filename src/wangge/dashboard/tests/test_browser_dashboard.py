@@ -3,6 +3,7 @@ map with data, a click goes down to a village, and the wall screen refreshes by 
 
 import pytest
 from django.test import override_settings
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -28,6 +29,12 @@ def test_the_county_dashboard_draws_charts_and_map_and_drills_down_to_a_village(
             lambda d, k=kind: d.find_element(By.CSS_SELECTOR, f'[data-chart="{k}"][data-rendered="{k}"]'),
         )
         assert chart.find_elements(By.TAG_NAME, "canvas"), kind
+    # Hovering a chart shows its tooltip without breaking the CSP (no inline style attributes).
+    for kind in ("kpis", "status"):
+        ActionChains(browser).move_to_element(
+            browser.find_element(By.CSS_SELECTOR, f'[data-chart="{kind}"]')
+        ).perform()
+    assert not console_errors(browser)
     # The map: the county's leaf grids shaded, its five located cases of the week in clusters or markers.
     map_element = wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, "#dashboard-map[data-loaded]"))
     assert map_element.get_attribute("data-loaded") == "5"  # 一格, 二格, 二组, 甲二村网格, 乙一村网格

@@ -107,11 +107,11 @@ def test_the_county_report_of_march_holds_the_hand_computed_figures(march):
     }
     assert kpis[Kpi.DISPUTES_RESOLVED_LOCALLY] | {"previous": "?"} == {
         "kpi": "disputes_resolved_locally",
-        "numerator": 2,
+        "numerator": 1,  # D2 was closed at the village by a failed mediation: not resolved
         "denominator": 2,
-        "value": "1.0000",
+        "value": "0.5000",
         "target": "0.9000",
-        "meets_target": True,
+        "meets_target": False,
         "previous": "?",
     }
     assert kpis[Kpi.DISPUTES_RESOLVED_LOCALLY]["previous"] is None  # no dispute closed in February
@@ -135,7 +135,7 @@ def test_the_townships_are_ranked_by_on_time_closure(march):
     ]
     town_a = document["ranking"][0]
     assert (town_a["registered"], town_a["closed"], town_a["due"], town_a["overdue"]) == (5, 3, 5, 2)
-    assert (town_a["disputes_resolved_locally"], town_a["satisfaction"]) == ("1.0000", "1.0000")
+    assert (town_a["disputes_resolved_locally"], town_a["satisfaction"]) == ("0.5000", "1.0000")
     town_b = document["ranking"][1]
     assert (town_b["registered"], town_b["overdue"], town_b["satisfaction"]) == (1, 1, None)
 
@@ -330,8 +330,8 @@ def test_the_workbook_holds_the_kpis_the_ranking_and_both_case_lists(march, sett
     assert [c.value for c in on_time] == ["按期结案率", 3, 6, 0.5, None, None, 1.0]
     assert on_time[3].number_format == "0.0%" and on_time[6].number_format == "0.0%"
     disputes = kpis[4]
-    assert [c.value for c in disputes][:5] == ["矛盾纠纷乡村两级化解率", 2, 2, 1.0, 0.9]
-    assert disputes[5].value == gettext("Met")
+    assert [c.value for c in disputes][:5] == ["矛盾纠纷乡村两级化解率", 1, 2, 0.5, 0.9]
+    assert disputes[5].value == gettext("Not met")
     headline = {row[0].value: row[1] for row in kpis.iter_rows(min_row=11) if row[0].value}
     assert headline["立案"].value == 6 and headline["结案"].value == 3 and headline["不予立案"].value == 1
     assert headline["按期结案率"].value == 0.5 and headline["按期结案率"].number_format == "0.0%"
@@ -518,3 +518,18 @@ def test_the_admin_reads_reports_but_never_writes_them(county, login, village_re
         == 403
     )
     assert MonthlyReport.objects.get(pk=report.pk).month == village_reports
+
+
+def test_a_grid_leader_reads_the_reports_but_may_not_issue_one(march, login):
+    units = march.units
+    reports.generate(units.grid_a1, MARCH, now=GENERATED)
+    client = login(units.users.grid_leader)
+    page = client.get(reverse("dashboard:reports", args=[units.grid_a1.code]))
+    assert page.status_code == 200 and b'data-month="2026-03"' in page.content
+    assert b'id="report-generate"' not in page.content and "Generate again" not in page.content.decode()
+    answer = client.post(
+        reverse("dashboard:report_generate", args=[units.grid_a1.code]), {"month": "2026-03"}
+    )
+    assert answer.status_code == 403
+    village = login(units.users.village_a).get(reverse("dashboard:reports", args=[units.grid_a1.code]))
+    assert b'id="report-generate"' in village.content

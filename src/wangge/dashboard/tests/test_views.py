@@ -86,6 +86,7 @@ def test_a_preset_range_and_the_previous_period(week, login):
     assert first.day == 1 and (last + datetime.timedelta(days=1)).day == 1 and last.month == first.month
     previous = response.context["dashboard"].previous
     assert previous.last_day == first - datetime.timedelta(days=1)
+    assert previous.first_day.day == 1 and previous.first_day.month != first.month  # the whole month before
 
 
 @pytest.mark.parametrize(
@@ -96,6 +97,7 @@ def test_a_preset_range_and_the_previous_period(week, login):
         ({"end": "2026-03-02"}, "start"),
         ({"start": "2 March"}, "start"),
         ({"preset": "decade"}, "preset"),
+        ({"start": "0001-01-02", "end": "2026-03-02"}, "start"),
     ],
 )
 def test_a_bad_range_is_refused_naming_the_field(county, login, query, field):
@@ -236,3 +238,22 @@ def test_a_grid_leader_opens_a_cell_the_bottom_of_the_tree(week, login):
     assert [u.code for u in response.context["breadcrumbs"]] == [units.grid_a1.code]
     grids = client.get(reverse("dashboard:map", args=[units.cell_a12.code]), WEEK).json()["grids"]["features"]
     assert [f["properties"]["code"] for f in grids] == [units.cell_a12.code]  # a leaf grid shades itself
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed", "refused"),
+    [
+        ("grid_leader", "grid_a1", ("grid_a2", "village_a", "grid_b1")),  # not a sibling grid, nor upwards
+        ("township_a", "village_a2", ("town_b", "village_b", "county")),
+        ("village_b", "grid_b1", ("village_a", "cell_a11")),
+    ],
+)
+def test_every_desk_stays_inside_its_own_subtree_by_every_route(county, login, user, allowed, refused):
+    client = login(getattr(county.users, user))
+    for route in ROUTES:
+        assert client.get(reverse(route, args=[getattr(county, allowed).code])).status_code == 200
+        for name in refused:
+            assert client.get(reverse(route, args=[getattr(county, name).code])).status_code == 404, (
+                route,
+                name,
+            )

@@ -1,6 +1,7 @@
 // The command centre's charts, drawn with ECharts from the JSON a page hands over (json_script): the
 // indicators against their targets, and cases by status, category, source and level of resolution.
-// Used by the dashboard page and the wall screen; `WanggeCharts.draw(root, data, theme)` (re)draws the
+// Tooltips are drawn as rich text on the canvas: ECharts' HTML tooltips carry style attributes, which the
+// CSP (style-src 'self') refuses. Used by the dashboard page and the wall screen; `WanggeCharts.draw(root, data, theme)` (re)draws the
 // charts of the `[data-chart]` elements inside `root`.
 (function () {
   "use strict";
@@ -13,7 +14,7 @@
       color: palette,
       grid: { left: 8, right: 48, top: 24, bottom: 8, containLabel: true },
       legend: { top: 0, textStyle: { color: text }, data: [data.labels.value, data.labels.target] },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return v === null || v === undefined ? "—" : v + "%"; } },
+      tooltip: { renderMode: "richText", trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return v === null || v === undefined ? "—" : v + "%"; } },
       xAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%", color: text } },
       yAxis: { type: "category", data: kpis.map(function (k) { return k.name; }), axisLabel: { color: text } },
       series: [
@@ -21,8 +22,9 @@
           name: data.labels.value, type: "bar", barMaxWidth: 18,
           label: { show: true, position: "right", color: text, formatter: function (p) { return p.value === null ? "—" : p.value + "%"; } },
           data: kpis.map(function (k) {
-            // Green when the target is met, red when missed, blue when the indicator has no target.
-            var shade = k.target === null ? "#0b5cad" : (k.value !== null && k.value < k.target ? "#b3261e" : "#1e7b34");
+            // Green when the target is met, red when missed, blue when the indicator has no target
+            // (`meets` is decided by the server on the exact counts, not on the rounded percentages).
+            var shade = k.meets === null ? "#0b5cad" : (k.meets ? "#1e7b34" : "#b3261e");
             return { value: k.value, itemStyle: { color: shade } };
           })
         },
@@ -39,7 +41,7 @@
   function pieOption(parts, dark) {
     return {
       color: palette,
-      tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
+      tooltip: { renderMode: "richText", trigger: "item", formatter: "{b}: {c} ({d}%)" },
       legend: { type: "scroll", bottom: 0, textStyle: { color: dark ? "#dfe7f1" : "#1d2733" } },
       series: [{ type: "pie", radius: ["38%", "66%"], center: ["50%", "44%"], label: { color: dark ? "#dfe7f1" : "#1d2733" }, data: parts }]
     };
@@ -51,7 +53,7 @@
     return {
       color: palette,
       grid: { left: 8, right: 40, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      tooltip: { renderMode: "richText", trigger: "axis", axisPointer: { type: "shadow" } },
       xAxis: { type: "value", minInterval: 1, axisLabel: { color: text } },
       yAxis: { type: "category", data: rows.map(function (p) { return p.name; }), axisLabel: { color: text } },
       series: [{ name: name, type: "bar", barMaxWidth: 18, label: { show: true, position: "right", color: text }, data: rows.map(function (p) { return p.value; }) }]
@@ -64,6 +66,14 @@
     if (!parts.some(function (p) { return p.value; })) { return null; }
     if (kind === "status" || kind === "source") { return pieOption(parts, dark); }
     return barOption(parts, dark, data.labels.cases);
+  }
+
+  function dispose(root) {
+    if (typeof echarts === "undefined") { return; }
+    root.querySelectorAll("[data-chart]").forEach(function (el) {
+      var chart = echarts.getInstanceByDom(el);
+      if (chart) { chart.dispose(); }
+    });
   }
 
   function draw(root, data, dark) {
@@ -98,5 +108,5 @@
     });
   });
 
-  window.WanggeCharts = { draw: draw };
+  window.WanggeCharts = { draw: draw, dispose: dispose };
 }());

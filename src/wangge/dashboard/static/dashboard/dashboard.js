@@ -17,7 +17,8 @@
   var goodRamp = ramp.slice().reverse();
 
   // Clustering needs a maximum zoom, which a map without a tile layer otherwise lacks.
-  var map = L.map(el, { zoomSnap: 0.25, maxZoom: 19, preferCanvas: true, attributionControl: !!el.dataset.tileUrl });
+  var map = L.map(el, { zoomSnap: 0.25, maxZoom: 19, preferCanvas: true, zoomControl: false, attributionControl: !!el.dataset.tileUrl });
+  L.control.zoom({ zoomInTitle: el.dataset.zoomIn, zoomOutTitle: el.dataset.zoomOut }).addTo(map);
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
   }
@@ -94,7 +95,10 @@
         gridLayer.eachLayer(function (layer) {
           var props = layer.feature.properties;
           layer.setStyle({ color: "#34495e", weight: 1, fillOpacity: 0.7, fillColor: colour(props[metric], cuts, colours) });
-          layer.bindTooltip(props.name + " · " + names[metric] + ": " + label(metric, props), { sticky: true });
+          // Text, not HTML: a grid's name is data.
+          var tip = document.createElement("span");
+          tip.textContent = props.name + " · " + names[metric] + ": " + label(metric, props);
+          layer.bindTooltip(tip, { sticky: true });
         });
         el.dataset.metric = metric;
       }

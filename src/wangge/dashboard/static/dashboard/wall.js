@@ -32,5 +32,17 @@
   }
 
   draw();
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    // A session that expired answers with the sign-in page: load it whole instead of inside the panel.
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.responseURL && xhr.responseURL.indexOf("/wall/panel/") === -1) {
+      event.detail.shouldSwap = false;
+      window.location.reload();
+      return;
+    }
+    // The charts of the panel about to be replaced are let go, or a screen left on all day leaks them.
+    var panel = document.getElementById("wall-panel");
+    if (panel && window.WanggeCharts) { window.WanggeCharts.dispose(panel); }
+  });
   document.body.addEventListener("htmx:afterSwap", draw);
 }());
