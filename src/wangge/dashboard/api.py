@@ -4,7 +4,6 @@ reach 404, like one that does not exist; a bad range 400 naming the field."""
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -14,8 +13,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from wangge.api.authentication import AUTHENTICATION_CLASSES
-from wangge.people.roles import Capability
-from wangge.units.models import Unit
 
 from . import services
 from .forms import RangeForm
@@ -165,11 +162,7 @@ class DashboardView(APIView):
     )
     def get(self, request, code: str):
         user = request.user
-        if not user.has_capability(Capability.VIEW_DASHBOARD):
-            raise exceptions.PermissionDenied
-        unit = Unit.objects.current().select_related("level").filter(code=code).first()
-        if unit is None or not services.may_view(user, unit):
-            raise Http404
+        unit = services.unit_for(user, code)
         now = timezone.now()
         today = timezone.localdate(now)
         form = RangeForm(request.query_params or None, today=today)

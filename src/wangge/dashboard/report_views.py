@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from wangge.people.roles import Capability
 from wangge.units.models import Unit
 
 from . import report_exports, reports, services
@@ -46,15 +45,8 @@ class ReportMonthForm(forms.Form):
 
 
 def _unit(request, code: str) -> Unit:
-    """The unit of the URL when the user may open its dashboard: 403 for a user who may open none, 404
-    for a unit outside the user's scope or unknown."""
-    user = request.user
-    if not user.has_capability(Capability.VIEW_DASHBOARD):
-        raise PermissionDenied
-    unit = Unit.objects.select_related("level").filter(code=code).first()
-    if unit is None or not services.may_view(user, unit):
-        raise Http404
-    return unit
+    """Any version of the unit, so that a retired unit's reports stay readable."""
+    return services.unit_for(request.user, code, current=False)
 
 
 def _list(request, unit: Unit, form: ReportMonthForm, *, missing: datetime.date | None = None, status=200):

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +39,19 @@ def may_view(user, unit: Unit) -> bool:
     if not user.is_authenticated:
         return False
     return scope_for(user).grants(Capability.VIEW_DASHBOARD, unit.path)
+
+
+def unit_for(user, code: str, *, current: bool = True) -> Unit:
+    """The unit of a URL when the user may open its dashboard: PermissionDenied (403) for a user who may
+    open none, Http404 for a unit out of the user's reach or unknown, like every scoped page. `current`
+    False also finds a retired unit (its old reports stay readable)."""
+    if not user.is_authenticated or not user.has_capability(Capability.VIEW_DASHBOARD):
+        raise PermissionDenied
+    units = Unit.objects.current() if current else Unit.objects.all()
+    unit = units.select_related("level").filter(code=code).order_by("-effective_from").first()
+    if unit is None or not may_view(user, unit):
+        raise Http404
+    return unit
 
 
 def viewable_units(user):

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,18 +36,8 @@ MAP_COORDINATE_PLACES = 5
 WALL_NEW_CASES_DAYS = 7
 
 
-def _require_viewer(user) -> None:
-    if not user.has_capability(Capability.VIEW_DASHBOARD):
-        raise PermissionDenied
-
-
 def _unit(user, code: str) -> Unit:
-    """The current unit of that code when the user may open its dashboard; 404 otherwise."""
-    _require_viewer(user)
-    unit = Unit.objects.current().select_related("level").filter(code=code).first()
-    if unit is None or not services.may_view(user, unit):
-        raise Http404
-    return unit
+    return services.unit_for(user, code)
 
 
 def _range_query(first_day: datetime.date, last_day: datetime.date) -> str:
@@ -170,7 +160,8 @@ def chart_data(dashboard: services.Dashboard) -> dict:
 @require_safe
 def home(request):
     """The dashboard of the highest unit the user may open."""
-    _require_viewer(request.user)
+    if not request.user.has_capability(Capability.VIEW_DASHBOARD):
+        raise PermissionDenied
     unit = services.home_unit(request.user)
     if unit is None:
         raise PermissionDenied
