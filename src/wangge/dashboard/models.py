@@ -55,6 +55,8 @@ class DailyCounts(models.Model):
         verbose_name = _("daily case counts")
         verbose_name_plural = _("daily case counts")
         constraints = [models.UniqueConstraint(fields=["unit", "day"], name="daily_counts_unit_day")]
+        # The rebuild replaces whole months of every unit: by day, not by unit.
+        indexes = [models.Index(fields=["day"], name="daily_counts_day")]
 
     def __str__(self):
         return f"{self.unit_id} {self.day}"

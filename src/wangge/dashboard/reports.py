@@ -330,9 +330,13 @@ def issue_monthly_reports(now: datetime.datetime) -> int:
         return 0
     month = previous_month(this_month)
     done = MonthlyReport.objects.filter(month=month).values("unit_id")
-    pending = list(sweep_units(month).exclude(pk__in=done)[: settings.WANGGE_REPORT_SWEEP_BATCH])
+    pending = sweep_units(month).exclude(pk__in=done)
     issued, failed = 0, []
     for unit in pending:
+        # The batch counts the reports made and, separately, the failures: a unit that keeps failing is
+        # tried again each pass without holding back the units after it.
+        if issued >= settings.WANGGE_REPORT_SWEEP_BATCH or len(failed) >= settings.WANGGE_REPORT_SWEEP_BATCH:
+            break
         try:
             issued += _issue(unit, month, now)
         except Exception as exc:  # one unit's failure must not stop the reports of the others

@@ -278,6 +278,23 @@ def test_a_failing_unit_does_not_stop_the_others_and_is_done_at_the_next_pass(co
     assert times["500229100002"] == local(2026, 3, 2, 9) and times["500229"] == local(2026, 3, 2, 8)
 
 
+def test_a_unit_that_keeps_failing_does_not_hold_back_the_units_after_it(county, monkeypatch, settings):
+    settings.WANGGE_REPORT_SWEEP_BATCH = 2
+    build = reports.build_report
+
+    def broken(unit, month, *, now=None):
+        if unit.code == "500229":  # the county, first in the tree's order, fails every time
+            raise RuntimeError("disk full")
+        return build(unit, month, now=now)
+
+    monkeypatch.setattr(reports, "build_report", broken)
+    for minute in range(3):
+        with pytest.raises(RuntimeError, match="500229"):
+            reports.issue_monthly_reports(local(2026, 3, 2, 8, minute))
+    # Two reports a pass despite the county: all five units below it are done after three passes.
+    assert stored_codes() == ADMINISTRATIVE[1:]
+
+
 def test_a_report_stored_meanwhile_by_another_worker_is_kept(county, monkeypatch):
     build = reports.build_report
     theirs = {"from": "the other worker"}
