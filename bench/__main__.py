@@ -2,10 +2,12 @@
 county demo topped up to a million cases, time case intake, point-to-grid lookup and the overdue
 sweep; then import 100,000 households with 300,000 residents into the county's ledgers and time the
 dossier of a village and a township; then the visit regime's due lists and coverage of a township and
-the county. Each figure beside a baseline measured in the same run. Prints figures; never fails on a
-slow one.
+the county; then the command centre's dashboard data of the county, a township, a village and a grid
+over the million cases, from the daily rollup and live. Each figure beside a baseline measured in the
+same run. Prints figures; never fails on a slow one.
 
-    python -m bench [demo] [cases] [ledger] [fieldwork] [appraisal] [--seed N] [--repeat N] [--database-url URL] [--keep]
+    python -m bench [demo] [cases] [ledger] [fieldwork] [appraisal] [dashboard]
+                    [--seed N] [--repeat N] [--database-url URL] [--keep]
                     [--plans] [--cases-total N] [--ledger-scale county|small]
 """
 
@@ -20,7 +22,7 @@ from .measure import Run, run_measured
 from .targets import PostgresTarget, SqliteTarget
 
 WANGGE = [sys.executable, "-m", "wangge"]
-SECTIONS = ("demo", "cases", "ledger", "fieldwork", "appraisal")
+SECTIONS = ("demo", "cases", "ledger", "fieldwork", "appraisal", "dashboard")
 
 
 def parse_args(argv):
@@ -149,6 +151,10 @@ def report(target, args) -> None:
         from . import appraisal
 
         appraisal.report(target, args, table=table, child_env=child_env, county_env=county_env)
+    if "dashboard" in args.sections:
+        from . import dashboard
+
+        dashboard.report(target, args, table=table, child_env=child_env)
 
 
 def report_demo(target, args) -> dict[str, str]:
