@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wangge.appraisal.services import first_working_day
+from wangge.appraisal.services import first_working_day, month_start
 from wangge.cases.choices import CaseState
 from wangge.cases.metrics import DAY_US, WorkingClock
 from wangge.cases.models import Case
@@ -52,10 +52,6 @@ RANKING_KPIS = (Kpi.ON_TIME_CLOSURE, Kpi.DISPUTES_RESOLVED_LOCALLY, Kpi.SATISFAC
 
 # ---------------------------------------------------------------------------------------------------
 # Months
-
-
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
 
 
 def month_end(day: datetime.date) -> datetime.date:
